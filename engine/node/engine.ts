@@ -1,0 +1,215 @@
+// The engine on onnxruntime-node: loads a model folder, compiles the decode-step graph for the run
+// options, opens a session on the requested device (falling back to the CPU with the reason), and
+// generates with a KV cache, sampling, stop conditions, cancellation, streaming stats and taps.
+import * as ort from 'onnxruntime-node';
+import {
+  DEVICES,
+  KV_BITS,
+  type Engine,
+  type GenerationInput,
+  type GenerationResult,
+  type GenerationStep,
+  type LayerTaps,
+  type ModelInfo,
+  type RunOptions,
+  type SamplingOptions,
+  type StepStats,
+  type TapFrame,
+} from '../common/api.js';
+import { configToJson } from '../common/config.js';
+import { sampleToken, seededRandom, validateSampling } from '../common/sampling.js';
+import { SCHEMES } from '../common/scheme.js';
+import { chooseDevice, type Backend } from './backends.js';
+import { compileGraph, type CompiledGraph } from './graph/compile.js';
+import { KvCache, kvCacheBytes } from './kv-cache.js';
+import { loadModelDir, type LoadedModel } from './model-dir.js';
+import { projectionStats, weightBytes } from './model-info.js';
+import { TextCodec } from './tokenizer.js';
+import { StreamingText } from './streaming-text.js';
+
+/** Throws a RangeError naming the bad field and the accepted values. */
+export function validateRunOptions(run: RunOptions): void {
+  if (!run || typeof run !== 'object') throw new TypeError('run options must be an object');
+  if (!(SCHEMES as readonly string[]).includes(run.scheme)) throw new RangeError(`unknown scheme ${JSON.stringify(run.scheme)} (expected one of ${SCHEMES.join(', ')})`);
+  if (!(KV_BITS as readonly number[]).includes(run.kvBits)) throw new RangeError(`unsupported kv bits ${JSON.stringify(run.kvBits)} (expected one of ${KV_BITS.join(', ')})`);
+  if (!(DEVICES as readonly string[]).includes(run.device)) throw new RangeError(`unknown device ${JSON.stringify(run.device)} (expected one of ${DEVICES.join(', ')})`);
+  if (typeof run.taps !== 'boolean') throw new TypeError('run.taps must be true or false');
+}
+
+export interface EngineOptions {
+  /** Session config entries (`SessionOptions.extra`), e.g. { 'mlas.use_lut_gemm': '1' } for benchmarks. */
+  sessionConfig?: Record<string, string>;
+  /** Intra-op threads (default: ONNX Runtime's choice, all cores). */
+  threads?: number;
+}
+
+/** Output of one graph run, already on the host. */
+interface StepOutput {
+  logits: Float32Array;
+  taps?: TapFrame;
+}
+
+const now = () => performance.now();
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+class OrtEngine implements Engine {
+  private busy = false;
+  private readonly kv: KvCache;
+
+  constructor(
+    readonly info: ModelInfo,
+    private readonly model: LoadedModel,
+    private readonly graph: CompiledGraph,
+    private session: ort.InferenceSession | undefined,
+    private readonly codec: TextCodec,
+  ) {
+    this.kv = new KvCache(graph.kv, graph.numKvHeads);
+  }
+
+  /** Runs the graph on `ids` after the cached tokens and advances the cache. */
+  private async step(ids: number[]): Promise<StepOutput> {
+    if (!this.session) throw new Error('engine is closed');
+    const feeds: Record<string, ort.Tensor> = {
+      ...this.kv.feeds(),
+      [this.graph.inputIds]: new ort.Tensor('int64', BigInt64Array.from(ids, BigInt), [1, ids.length]),
+    };
+    const out = await this.session.run(feeds);
+    const position = this.kv.length + ids.length - 1;
+    this.kv.update(out, ids.length);
+    const logits = (out[this.graph.logits] as ort.Tensor).data as Float32Array;
+    if (!this.graph.taps.length) return { logits };
+    const layers: LayerTaps[] = Array.from({ length: this.model.config.numLayers }, () => ({}) as LayerTaps);
+    for (const t of this.graph.taps) layers[t.layer][t.field] = (out[t.name] as ort.Tensor).data as Float32Array;
+    return { logits, taps: { position, tokenId: ids[ids.length - 1], layers } };
+  }
+
+  async generate(input: GenerationInput, sampling: SamplingOptions, onStep?: (step: GenerationStep) => void, signal?: AbortSignal): Promise<GenerationResult> {
+    validateSampling(sampling);
+    const c = this.model.config;
+    const prompt = this.codec.encodeInput(input);
+    const ctx = this.info.contextLength;
+    if (prompt.length > ctx) {
+      throw new RangeError(`prompt is ${prompt.length} tokens, longer than the context of ${ctx} tokens of model "${this.info.name}"`);
+    }
+    if (this.busy) throw new Error('the engine is already generating (one generation at a time)');
+    this.busy = true;
+    try {
+      this.kv.reset();
+      const random = seededRandom(sampling.seed ?? Math.floor(Math.random() * 2 ** 32));
+      const context = [...prompt];
+      const generated: number[] = [];
+      const text = new StreamingText(sampling.stop);
+      const t0 = now();
+      let tFirst = t0;
+      const stats = (phase: StepStats['phase']): StepStats => {
+        const t = now();
+        const kvb = kvCacheBytes(c, this.info.run.kvBits, this.kv.length);
+        const prefillMs = tFirst - t0;
+        return {
+          phase,
+          promptTokens: prompt.length,
+          generatedTokens: generated.length,
+          timeToFirstTokenMs: prefillMs,
+          prefillTokensPerSec: prefillMs > 0 ? (prompt.length / prefillMs) * 1000 : 0,
+          decodeTokensPerSec: generated.length > 1 && t > tFirst ? ((generated.length - 1) / (t - tFirst)) * 1000 : 0,
+          rssBytes: process.memoryUsage.rss(),
+          kvCacheBytes: kvb.bytes,
+          kvCacheBytesFp16: kvb.fp16,
+        };
+      };
+      const finish = (finishReason: GenerationResult['finishReason']): GenerationResult => ({
+        text: text.final(),
+        tokenIds: generated,
+        finishReason,
+        stats: stats(generated.length <= 1 ? 'prefill' : 'decode'),
+      });
+
+      if (signal?.aborted) return finish('cancelled');
+      let out = await this.step(prompt);
+      tFirst = now();
+      for (;;) {
+        if (signal?.aborted) return finish('cancelled');
+        const tokenId = sampleToken(out.logits, sampling, context, random);
+        generated.push(tokenId);
+        context.push(tokenId);
+        const isEos = c.eosTokenIds.includes(tokenId);
+        const delta = isEos ? text.flush() : text.push(this.codec.decode(generated));
+        const step: GenerationStep = { tokenId, text: delta, stats: stats(generated.length === 1 ? 'prefill' : 'decode') };
+        if (out.taps) step.taps = out.taps;
+        onStep?.(step);
+        if (isEos) return finish('eos');
+        if (text.stopped) return finish('stop');
+        if (generated.length >= sampling.maxTokens || context.length >= ctx) {
+          text.flush();
+          return finish('length');
+        }
+        await yieldToEventLoop(); // lets an abort (timer, message) land between steps
+        if (signal?.aborted) return finish('cancelled');
+        out = await this.step([tokenId]);
+      }
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  async close(): Promise<void> {
+    this.kv.dispose();
+    const s = this.session;
+    this.session = undefined;
+    await s?.release();
+  }
+}
+
+async function openSession(graph: CompiledGraph, device: Backend, opts: EngineOptions): Promise<ort.InferenceSession> {
+  const options: ort.InferenceSession.SessionOptions = {
+    executionProviders: device === 'cpu' ? ['cpu'] : [device, 'cpu'],
+    graphOptimizationLevel: 'all',
+    logSeverityLevel: 3,
+  };
+  if (opts.threads) options.intraOpNumThreads = opts.threads;
+  if (opts.sessionConfig) options.extra = opts.sessionConfig;
+  if (device !== 'cpu') {
+    // KV cache stays on the device; what JavaScript reads comes back to the CPU.
+    const loc: Record<string, ort.Tensor.DataLocation> = { [graph.logits]: 'cpu' };
+    for (const t of graph.taps) loc[t.name] = 'cpu';
+    for (const k of graph.kv) loc[k.present] = 'gpu-buffer';
+    options.preferredOutputLocation = loc as ort.InferenceSession.SessionOptions['preferredOutputLocation'];
+  }
+  return ort.InferenceSession.create(graph.model, options);
+}
+
+/** Loads `modelDir`, compiles its graph for `run` and opens an ONNX Runtime session. */
+export async function createEngine(modelDir: string, run: RunOptions, opts: EngineOptions = {}): Promise<Engine> {
+  validateRunOptions(run);
+  const model = await loadModelDir(modelDir);
+  const c = model.config;
+  const name = c.name ?? modelDir.split(/[\\/]/).filter(Boolean).pop() ?? modelDir;
+  const codec = new TextCodec({ tokenizerJson: model.tokenizerJson, tokenizerConfig: model.tokenizerConfig, bosTokenId: c.bosTokenId, modelName: name });
+  const graph = compileGraph(model.weights, { scheme: run.scheme, kvBits: run.kvBits, taps: run.taps });
+  const choice = await chooseDevice(run.device);
+  let device = choice.device;
+  let note = choice.note;
+  let session: ort.InferenceSession;
+  try {
+    session = await openSession(graph, device, opts);
+  } catch (e) {
+    if (device === 'cpu') throw new Error(`model "${name}": ONNX Runtime could not create the session: ${(e as Error).message}`);
+    note = `${device} session failed (${(e as Error).message.split('\n')[0]}); using cpu`;
+    device = 'cpu';
+    session = await openSession(graph, 'cpu', opts);
+  }
+  const bytes = weightBytes(model.weights);
+  const info: ModelInfo = {
+    name,
+    dir: modelDir,
+    config: configToJson(c),
+    run: { ...run },
+    device,
+    contextLength: c.maxPositionEmbeddings,
+    weightBytesPacked: bytes.packed,
+    weightBytesFp16: bytes.fp16,
+    projections: projectionStats(model.weights),
+  };
+  if (note) info.deviceNote = note;
+  return new OrtEngine(info, model, graph, session, codec);
+}

@@ -1,0 +1,226 @@
+// The decode-step graph: one ONNX model that takes any number of new tokens plus the KV cache of the
+// tokens before them, and returns the logits, the new KV cache and (optionally) the quantizer inputs
+// of the last token. Prefill and decode run the same graph. Arithmetic: docs/model-format.md.
+import type { KvBits, Site } from '../../common/api.js';
+import { schemeUsesHadamard, siteQuantizer, type Scheme, type SiteQuantizer } from '../../common/scheme.js';
+import type { ModelWeights } from '../../common/weights.js';
+import { GraphBuilder, DT } from './onnx-builder.js';
+import { hadamardOp, packedMatMul, quantizeOp, rmsNorm, type Quantized } from './ops.js';
+
+export interface CompileOptions {
+  scheme: Scheme;
+  kvBits: KvBits;
+  taps: boolean;
+  /** Logits of the last new token only (default) or of every new token. */
+  logits?: 'last' | 'all';
+}
+
+/** One KV cache tensor per layer: codes/values, and for quantized caches a scale per token and head. */
+export interface KvTensorSpec {
+  past: string;
+  present: string;
+  type: 'float32' | 'int8';
+  /** Last dimension: head_dim, or 1 for scales. */
+  lastDim: number;
+}
+
+export interface TapSpec {
+  layer: number;
+  /** A Site, or the pre-Hadamard vector of 'o' / 'down'. */
+  field: Site | 'oPreHadamard' | 'downPreHadamard';
+  name: string;
+}
+
+export interface CompiledGraph {
+  model: Uint8Array;
+  inputIds: string;
+  logits: string;
+  kv: KvTensorSpec[];
+  taps: TapSpec[];
+  numKvHeads: number;
+  headDim: number;
+}
+
+const BOS_KV_BITS = 8;
+
+export function compileGraph(w: ModelWeights, opts: CompileOptions): CompiledGraph {
+  const c = w.config;
+  const g = new GraphBuilder();
+  const { numHeads: H, numKvHeads: KVH, headDim: D, hiddenSize: d } = c;
+  const kvQuantized = opts.kvBits !== 16;
+
+  const ids = g.input('input_ids', DT.INT64, [1, 'T']);
+  const kv: KvTensorSpec[] = [];
+  const pastInputs: string[][] = [];
+  for (let i = 0; i < c.numLayers; i++) {
+    const names: string[] = [];
+    for (const part of ['key', 'value']) {
+      const specs: KvTensorSpec[] = kvQuantized
+        ? [
+            { past: `past.${i}.${part}`, present: `present.${i}.${part}`, type: 'int8', lastDim: D },
+            { past: `past.${i}.${part}_scale`, present: `present.${i}.${part}_scale`, type: 'float32', lastDim: 1 },
+          ]
+        : [{ past: `past.${i}.${part}`, present: `present.${i}.${part}`, type: 'float32', lastDim: D }];
+      for (const s of specs) {
+        g.input(s.past, s.type === 'int8' ? DT.INT8 : DT.FLOAT, [1, KVH, 'P', s.lastDim]);
+        names.push(s.past);
+        kv.push(s);
+      }
+    }
+    pastInputs.push(names);
+  }
+
+  // Positions of the new tokens: past length + 0..T-1 (past length from the cache's shape).
+  const pastLen = g.node('Shape', [pastInputs[0][0]], { start: 2, end: 3 });
+  const newLen = g.node('Shape', [ids], { start: 1, end: 2 });
+  const totalLen = g.node('Add', [pastLen, newLen]);
+  const scalar = (x: string) => g.node('Squeeze', [x, g.constI([0])]);
+  const pos = g.node('Range', [scalar(pastLen), scalar(totalLen), g.constI(1)]); // [T]
+  const keyPos = g.node('Range', [g.constI(0), scalar(totalLen), g.constI(1)]); // [S]
+
+  // Causal mask [T, S]: query at position p sees keys 0..p.
+  const allowed = g.node('LessOrEqual', [g.node('Unsqueeze', [keyPos, g.constI([0])]), g.node('Unsqueeze', [pos, g.constI([1])])]);
+  const mask = g.node('Where', [allowed, g.constF(0), g.constF(-1e30)]);
+
+  // RoPE tables computed in float64 here: cos/sin [maxPos, D/2], gathered at the positions.
+  const half = D / 2;
+  const maxPos = c.maxPositionEmbeddings;
+  const cosT = new Float32Array(maxPos * half);
+  const sinT = new Float32Array(maxPos * half);
+  for (let p = 0; p < maxPos; p++) {
+    for (let j = 0; j < half; j++) {
+      const a = p * Math.pow(c.ropeTheta, (-2 * j) / D);
+      cosT[p * half + j] = Math.cos(a);
+      sinT[p * half + j] = Math.sin(a);
+    }
+  }
+  const ropeTable = (name: string, t: Float32Array) => {
+    const gathered = g.node('Gather', [g.f32(name, [maxPos, half], t), pos]); // [T, half]
+    return g.node('Unsqueeze', [g.node('Concat', [gathered, gathered], { axis: -1 }), g.constI([0, 1])]); // [1,1,T,D]
+  };
+  const cos = ropeTable('rope.cos', cosT);
+  const sin = ropeTable('rope.sin', sinT);
+  const rope = (x: string) => {
+    const [x1, x2] = g.nodeN('Split', [x, g.constI([half, half])], 2, { axis: -1 });
+    const rotated = g.node('Concat', [g.node('Neg', [x2]), x1], { axis: -1 });
+    return g.node('Add', [g.node('Mul', [x, cos]), g.node('Mul', [rotated, sin])]);
+  };
+
+  // Embedding: stored as F16 bits when the file has them; ORT folds the Cast of the initializer once
+  // at session creation, so the float32 matrix is shared by the lookup and the tied LM head.
+  const embed = matrixInitializer(g, 'embed', w, 'embed', c.vocabSize, d);
+  let h = g.node('Gather', [embed, ids]); // [1, T, d]
+
+  const taps: TapSpec[] = [];
+  const tapLast = (layer: number, field: TapSpec['field'], x: string, width: number) => {
+    if (!opts.taps) return;
+    const name = `tap.${layer}.${field}`;
+    const last = g.node('Slice', [x, g.constI([-1]), g.constI([2 ** 62]), g.constI([1])]);
+    g.output(g.node('Reshape', [last, g.constI([width])]), name, DT.FLOAT, [width]);
+    taps.push({ layer, field, name });
+  };
+  const useHadamard = schemeUsesHadamard(opts.scheme);
+  const quant = (site: Site, x: string, width: number): Quantized => quantizeOp(g, siteQuantizer(opts.scheme, site) as SiteQuantizer, x, width);
+
+  for (let i = 0; i < c.numLayers; i++) {
+    const L = w.layers[i];
+    const p = `l${i}`;
+
+    // Attention.
+    const x = rmsNorm(g, h, g.f32(`${p}.input_norm`, [d], L.inputNorm), c.rmsNormEps);
+    tapLast(i, 'qkv', x, d);
+    const qkv = packedMatMul(g, `${p}.qkv`, quant('qkv', x, d), [L.q, L.k, L.v]);
+    const [q0, k0, v0] = g.nodeN('Split', [qkv, g.constI([H * D, KVH * D, KVH * D])], 3, { axis: -1 });
+    const heads = (t: string, n: number) => g.node('Transpose', [g.node('Reshape', [t, g.constI([1, -1, n, D])])], { perm: [0, 2, 1, 3] });
+    const q = rope(heads(q0, H));
+    const k = rope(heads(k0, KVH));
+    const v = heads(v0, KVH);
+
+    const [kFull, vFull] = ['key', 'value'].map((part, j) => {
+      const fresh = j === 0 ? k : v;
+      if (!kvQuantized) {
+        const present = g.node('Concat', [pastInputs[i][j], fresh], { axis: 2 });
+        g.output(present, `present.${i}.${part}`, DT.FLOAT, [1, KVH, 'S', D]);
+        return present;
+      }
+      const { codes, scale } = kvQuantize(g, fresh, pos, opts.kvBits);
+      const presentCodes = g.node('Concat', [pastInputs[i][2 * j], codes], { axis: 2 });
+      const presentScale = g.node('Concat', [pastInputs[i][2 * j + 1], scale], { axis: 2 });
+      g.output(presentCodes, `present.${i}.${part}`, DT.INT8, [1, KVH, 'S', D]);
+      g.output(presentScale, `present.${i}.${part}_scale`, DT.FLOAT, [1, KVH, 'S', 1]);
+      // Dequantize on read: attention runs in float32 on code * scale.
+      return g.node('Mul', [g.node('Cast', [presentCodes], { to: DT.FLOAT }), presentScale]);
+    });
+    const expandKv = (t: string) => {
+      const rep = H / KVH;
+      if (rep === 1) return t;
+      // [1, KVH, S, D] -> [1, KVH, rep, S, D] -> [1, H, S, D]: query head h reads KV head h / rep.
+      const t5 = g.node('Unsqueeze', [t, g.constI([2])]);
+      const shape = g.node('Concat', [g.constI([1, KVH, rep]), g.node('Shape', [t], { start: 2 })], { axis: 0 });
+      return g.node('Reshape', [g.node('Expand', [t5, shape]), g.constI([1, H, -1, D])]);
+    };
+    const scores = g.node('Div', [g.node('MatMul', [q, g.node('Transpose', [expandKv(kFull)], { perm: [0, 1, 3, 2] })]), g.constF(Math.sqrt(D))]);
+    const probs = g.node('Softmax', [g.node('Add', [scores, mask])], { axis: -1 });
+    const attn = g.node('Reshape', [g.node('Transpose', [g.node('MatMul', [probs, expandKv(vFull)])], { perm: [0, 2, 1, 3] }), g.constI([1, -1, H * D])]);
+    let a = rmsNorm(g, attn, g.f32(`${p}.attn_sub_norm`, [H * D], L.attnSubNorm), c.rmsNormEps);
+    if (useHadamard) {
+      tapLast(i, 'oPreHadamard', a, H * D);
+      a = hadamardOp(g, a, H * D);
+    }
+    tapLast(i, 'o', a, H * D);
+    h = g.node('Add', [h, packedMatMul(g, `${p}.o`, quant('o', a, H * D), [L.o])]);
+
+    // Feed-forward.
+    const x2 = rmsNorm(g, h, g.f32(`${p}.post_attn_norm`, [d], L.postAttnNorm), c.rmsNormEps);
+    tapLast(i, 'gateup', x2, d);
+    const F = c.intermediateSize;
+    const [gate, up] = g.nodeN('Split', [packedMatMul(g, `${p}.gateup`, quant('gateup', x2, d), [L.gate, L.up]), g.constI([F, F])], 2, { axis: -1 });
+    const act =
+      c.activation === 'swiglu'
+        ? g.node('Mul', [gate, g.node('Sigmoid', [gate])])
+        : (() => {
+            const r = g.node('Relu', [gate]);
+            return g.node('Mul', [r, r]);
+          })();
+    let m = rmsNorm(g, g.node('Mul', [act, up]), g.f32(`${p}.ffn_sub_norm`, [F], L.ffnSubNorm), c.rmsNormEps);
+    if (useHadamard) {
+      tapLast(i, 'downPreHadamard', m, F);
+      m = hadamardOp(g, m, F);
+    }
+    tapLast(i, 'down', m, F);
+    h = g.node('Add', [h, packedMatMul(g, `${p}.down`, quant('down', m, F), [L.down])]);
+  }
+
+  let hn = rmsNorm(g, h, g.f32('final_norm', [d], w.norm), c.rmsNormEps);
+  if (opts.logits !== 'all') hn = g.node('Slice', [hn, g.constI([-1]), g.constI([2 ** 62]), g.constI([1])]);
+  const head = c.tieWordEmbeddings ? embed : matrixInitializer(g, 'lm_head', w, 'lmHead', c.vocabSize, d);
+  const logits = g.node('Gemm', [g.node('Reshape', [hn, g.constI([-1, d])]), head], { transB: 1 });
+  g.output(logits, 'logits', DT.FLOAT, [opts.logits === 'all' ? 'T' : 1, c.vocabSize]);
+
+  return { model: g.toBytes('bitlens_decode_step'), inputIds: ids, logits: 'logits', kv, taps, numKvHeads: KVH, headDim: D };
+}
+
+/** A [rows, cols] float matrix: F16 bits plus a Cast (folded by ORT at load), or float32 as is. */
+function matrixInitializer(g: GraphBuilder, name: string, w: ModelWeights, key: 'embed' | 'lmHead', rows: number, cols: number): string {
+  // Only touch w[key] when there are no F16 bits: reading it converts the whole matrix to float32.
+  const f16 = key === 'embed' ? w.embedF16 : w.lmHeadF16;
+  if (f16) return g.node('Cast', [g.initializer(`${name}.f16`, DT.FLOAT16, [rows, cols], f16)], { to: DT.FLOAT });
+  return g.initializer(name, DT.FLOAT, [rows, cols], w[key]!);
+}
+
+/**
+ * KV quantization of the new tokens [1, KVH, T, D]: per token and head, symmetric absmax with
+ * Q = 2^(bits-1) - 1; the token at position 0 (BOS) uses 8 bits.
+ */
+function kvQuantize(g: GraphBuilder, x: string, pos: string, bits: number): { codes: string; scale: string } {
+  const Q = 2 ** (bits - 1) - 1;
+  const QB = 2 ** (BOS_KV_BITS - 1) - 1;
+  const isBos = g.node('Reshape', [g.node('Equal', [pos, g.constI(0)]), g.constI([1, 1, -1, 1])]);
+  const qmax = g.node('Where', [isBos, g.constF(QB), g.constF(Q)]);
+  const qmin = g.node('Where', [isBos, g.constF(-QB - 1), g.constF(-Q - 1)]);
+  const absMax = g.node('ReduceMax', [g.node('Abs', [x])], { axes: [-1], keepdims: 1 });
+  const r = g.node('Round', [g.node('Div', [g.node('Mul', [x, qmax]), g.node('Add', [absMax, g.constF(1e-5)])])]);
+  const codes = g.node('Cast', [g.node('Min', [g.node('Max', [r, qmin]), qmax])], { to: DT.INT8 });
+  return { codes, scale: g.node('Div', [absMax, qmax]) };
+}
+

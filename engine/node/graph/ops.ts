@@ -1,0 +1,133 @@
+// Graph fragments of the BitNet arithmetic (docs/model-format.md): RMSNorm, the per-token activation
+// quantizers, the packed ternary matmul (com.microsoft MatMulNBits, bits=2) and the Kronecker-factored
+// Hadamard transform.
+import { denseHadamard, hadamardPlan } from '../../common/hadamard.js';
+import { QUANT_EPS } from '../../common/quant.js';
+import type { SiteQuantizer } from '../../common/scheme.js';
+import type { BitLinearWeights } from '../../common/weights.js';
+import { DT, type GraphBuilder } from './onnx-builder.js';
+
+export function rmsNorm(g: GraphBuilder, x: string, weight: string, eps: number): string {
+  const ms = g.node('ReduceMean', [g.node('Mul', [x, x])], { axes: [-1], keepdims: 1 });
+  return g.node('Mul', [g.node('Div', [x, g.node('Sqrt', [g.node('Add', [ms, g.constF(eps)])])]), weight]);
+}
+
+/** A linear input after its site quantizer: integer-valued codes and the per-token scale [1, T, 1]. */
+export interface Quantized {
+  x: string;
+  /** Absent for full precision ('none'). */
+  scale?: string;
+}
+
+/**
+ * Per-token quantizer in the spec's order of operations: q = RoundClip(Q x / (s + eps), lo, hi),
+ * scale = s / Q, with s = max|x| (INT8) or mean|x| (INT4). ONNX Round is half-to-even.
+ */
+export function quantizeOp(g: GraphBuilder, kind: SiteQuantizer, x: string, width: number): Quantized {
+  if (kind === 'none') return { x };
+  const abs = g.node('Abs', [x]);
+  const int8 = kind !== 'int4';
+  const s = g.node(int8 ? 'ReduceMax' : 'ReduceMean', [abs], { axes: [-1], keepdims: 1 });
+  const Q = int8 ? 127 : Math.sqrt(7);
+  const [lo, hi] = int8 ? [-128, 127] : [-8, 7];
+  const r = g.node('Round', [g.node('Div', [g.node('Mul', [x, g.constF(Q)]), g.node('Add', [s, g.constF(QUANT_EPS)])])]);
+  let q = g.node('Clip', [r, g.constF(lo), g.constF(hi)]);
+  if (kind === 'int8-top50') {
+    // a4.8 W_o input: keep the width/2 channels of largest |x| per token (TopK prefers lower indices on ties).
+    const [, idx] = g.nodeN('TopK', [abs, g.constI([Math.floor(width / 2)])], 2, { axis: -1, largest: 1, sorted: 1 });
+    const zeros = g.node('ConstantOfShape', [g.node('Shape', [x])]);
+    const ones = g.node('Add', [g.node('ConstantOfShape', [g.node('Shape', [idx])]), g.constF(1)]);
+    q = g.node('Mul', [q, g.node('ScatterElements', [zeros, idx, ones], { axis: -1 })]);
+  }
+  return { x: q, scale: g.node('Div', [s, g.constF(Q)]) };
+}
+
+/** MatMulNBits block size: the largest power of two in 16..128 that divides the input width. */
+export function blockSizeFor(cols: number): number {
+  for (let bs = 128; bs >= 16; bs /= 2) if (cols % bs === 0) return bs;
+  return 16; // rows are padded to whole blocks (see packedMatMul)
+}
+
+/**
+ * y = (x_q . W^T) * scale * alpha for one or more projections sharing the input (their rows are
+ * concatenated: one kernel launch for q|k|v or gate|up). Weights stay 2-bit: the stored bytes are
+ * MatMulNBits' B layout (codes w + 1, lowest bits first) with zero point 1 and block scale 1.
+ */
+export function packedMatMul(g: GraphBuilder, name: string, input: Quantized, ws: BitLinearWeights[]): string {
+  const K = ws[0].cols;
+  if (ws.some((w) => w.cols !== K)) throw new Error(`${name}: fused projections must share the input width`);
+  const N = ws.reduce((a, w) => a + w.rows, 0);
+  const bs = blockSizeFor(K);
+  const nBlocks = Math.ceil(K / bs);
+  const rowBytes = (nBlocks * bs) / 4;
+  const B = new Uint8Array(N * rowBytes);
+  let row = 0;
+  for (const w of ws) {
+    if (rowBytes === K / 4) B.set(w.packed, row * rowBytes);
+    else {
+      // Pad each row to whole blocks with code 1 (weight 0).
+      for (let r = 0; r < w.rows; r++) {
+        B.fill(0x55, (row + r) * rowBytes, (row + r + 1) * rowBytes);
+        B.set(w.packed.subarray((r * K) / 4, ((r + 1) * K) / 4), (row + r) * rowBytes);
+      }
+    }
+    row += w.rows;
+  }
+  const zpBytes = Math.ceil((nBlocks * 2) / 8);
+  const zp = new Uint8Array(N * zpBytes).fill(0x55); // every 2-bit zero point = 1
+  const y = g.node(
+    'MatMulNBits',
+    [
+      input.x,
+      g.initializer(`${name}.B`, DT.UINT8, [N, nBlocks, bs / 4], B),
+      g.f32(`${name}.block_scales`, [N * nBlocks], new Float32Array(N * nBlocks).fill(1)),
+      g.initializer(`${name}.zero_points`, DT.UINT8, [N * zpBytes], zp),
+    ],
+    { K, N, bits: 2, block_size: bs },
+    undefined,
+    'com.microsoft',
+  );
+  const scaled = input.scale ? g.node('Mul', [y, input.scale]) : y;
+  const alpha = ws.length === 1 ? g.constF(ws[0].alpha) : g.f32(`${name}.alpha`, [N], ws.flatMap((w) => new Array<number>(w.rows).fill(w.alpha)));
+  return g.node('Mul', [scaled, alpha]);
+}
+
+/** Power-of-two factor sizes of at most 128 whose product is `pow2` (Sylvester H_a ⊗ H_b = H_ab). */
+function splitPow2(pow2: number): number[] {
+  const out: number[] = [];
+  for (let rest = pow2; rest > 1; ) {
+    const f = Math.min(rest, 128);
+    out.push(f);
+    rest /= f;
+  }
+  return out;
+}
+
+/**
+ * Orthonormal Hadamard transform over the last axis (width n = K * 2^k, index i * 2^k + j):
+ * H_n = H_K ⊗ H_{2^k}, applied as one small MatMul per Kronecker factor, never a dense n x n product.
+ */
+export function hadamardOp(g: GraphBuilder, x: string, n: number): string {
+  const { K, pow2 } = hadamardPlan(n);
+  const factors = [...(K > 1 ? [K] : []), ...splitPow2(pow2)];
+  let y = x;
+  let post = n;
+  factors.forEach((f, idx) => {
+    post /= f;
+    if (post === 1) {
+      // Last factor: rows of length f times H^T.
+      const HT = g.shared(`hadamard${f}T`, (name) => {
+        const H = denseHadamard(f);
+        const t = new Float32Array(f * f);
+        for (let a = 0; a < f; a++) for (let b = 0; b < f; b++) t[b * f + a] = H[a * f + b];
+        g.f32(name, [f, f], t);
+      });
+      y = g.node('MatMul', [g.node('Reshape', [y, g.constI([-1, f])]), HT]);
+    } else {
+      const Hf = g.shared(`hadamard${f}`, (name) => g.f32(name, [f, f], denseHadamard(f)));
+      y = g.node('MatMul', [Hf, g.node('Reshape', [y, g.constI([-1, f, post])])]);
+    }
+    if (idx === factors.length - 1) y = g.node('Reshape', [y, g.constI([1, -1, n])]);
+  });
+  return y;
+}
