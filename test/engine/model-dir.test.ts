@@ -1,6 +1,8 @@
+import { execFile } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { byteLevelTokenizerJson } from '../../engine/common/byte-tokenizer.js';
 import { ModelFormatError } from '../../engine/common/errors.js';
@@ -91,5 +93,17 @@ describe('model folder', () => {
     const f = path.join(root, 'file');
     await writeFile(f, 'x');
     await expect(loadModelDir(f)).rejects.toThrow(/not a folder/);
+  });
+
+  it('scripts/make-random-model.ts writes a loadable folder and refuses bad options', async () => {
+    const dir = path.join(root, 'script-tiny');
+    const run = (...args: string[]) => promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/make-random-model.ts', ...args]);
+    const { stdout } = await run('--shape', 'tiny', '--out', dir, '--seed', '4');
+    expect(stdout).toMatch(/wrote .*script-tiny \(tiny, seed 4\)/);
+    const m = await loadModelDir(dir);
+    expect(m.config).toMatchObject({ hiddenSize: 64, intermediateSize: 160, vocabSize: 512, bosTokenId: 256 });
+    expect(m.tokenizerConfig.chat_template).toContain('Assistant: ');
+    await expect(run('--shape', 'huge', '--out', dir)).rejects.toThrow(/unknown or missing --shape "huge"/);
+    await expect(run('--shape', 'tiny', '--out', dir, '--bogus')).rejects.toThrow(/bogus/);
   });
 });
