@@ -44,7 +44,7 @@ export interface EngineOptions {
 }
 
 /** Output of one graph run, already on the host. */
-interface StepOutput {
+export interface StepOutput {
   logits: Float32Array;
   taps?: TapFrame;
 }
@@ -52,7 +52,23 @@ interface StepOutput {
 const now = () => performance.now();
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-class OrtEngine implements Engine {
+/** Options of generateFromIds beyond SamplingOptions (benchmarks). */
+export interface RawGenerationOptions {
+  /** Keep generating past EOS (fixed-length benchmark runs). */
+  ignoreEos?: boolean;
+}
+
+/** The engine as createEngine returns it: the Engine interface plus generation from token ids. */
+export interface NodeEngine extends Engine {
+  /**
+   * One graph run on `ids` after the cached tokens (`fresh`: empty the cache first): the logits of
+   * the last token and, with taps on, its TapFrame. For tests, evaluation and golden checks.
+   */
+  forward(ids: number[], fresh?: boolean): Promise<StepOutput>;
+  generateFromIds(prompt: number[], sampling: SamplingOptions, onStep?: (step: GenerationStep) => void, signal?: AbortSignal, raw?: RawGenerationOptions): Promise<GenerationResult>;
+}
+
+class OrtEngine implements NodeEngine {
   private busy = false;
   private readonly kv: KvCache;
 
@@ -83,11 +99,31 @@ class OrtEngine implements Engine {
     return { logits, taps: { position, tokenId: ids[ids.length - 1], layers } };
   }
 
-  async generate(input: GenerationInput, sampling: SamplingOptions, onStep?: (step: GenerationStep) => void, signal?: AbortSignal): Promise<GenerationResult> {
+  async forward(ids: number[], fresh = false): Promise<StepOutput> {
+    if (this.busy) throw new Error('the engine is already generating (one generation at a time)');
+    const c = this.model.config;
+    if (fresh) this.kv.reset();
+    if (ids.length === 0) throw new RangeError('forward() needs at least one token');
+    const bad = ids.find((t) => !Number.isInteger(t) || t < 0 || t >= c.vocabSize);
+    if (bad !== undefined) throw new RangeError(`token id ${bad} is outside the vocabulary (0..${c.vocabSize - 1})`);
+    if (this.kv.length + ids.length > this.info.contextLength) {
+      throw new RangeError(`${this.kv.length} cached + ${ids.length} new tokens exceed the context of ${this.info.contextLength} tokens`);
+    }
+    return this.step(ids);
+  }
+
+  generate(input: GenerationInput, sampling: SamplingOptions, onStep?: (step: GenerationStep) => void, signal?: AbortSignal): Promise<GenerationResult> {
+    validateSampling(sampling);
+    return this.generateFromIds(this.codec.encodeInput(input), sampling, onStep, signal);
+  }
+
+  async generateFromIds(prompt: number[], sampling: SamplingOptions, onStep?: (step: GenerationStep) => void, signal?: AbortSignal, raw: RawGenerationOptions = {}): Promise<GenerationResult> {
     validateSampling(sampling);
     const c = this.model.config;
-    const prompt = this.codec.encodeInput(input);
     const ctx = this.info.contextLength;
+    if (prompt.length === 0) throw new RangeError('the prompt has no tokens');
+    const bad = prompt.find((t) => !Number.isInteger(t) || t < 0 || t >= c.vocabSize);
+    if (bad !== undefined) throw new RangeError(`token id ${bad} is outside the vocabulary (0..${c.vocabSize - 1})`);
     if (prompt.length > ctx) {
       throw new RangeError(`prompt is ${prompt.length} tokens, longer than the context of ${ctx} tokens of model "${this.info.name}"`);
     }
@@ -132,7 +168,7 @@ class OrtEngine implements Engine {
         const tokenId = sampleToken(out.logits, sampling, context, random);
         generated.push(tokenId);
         context.push(tokenId);
-        const isEos = c.eosTokenIds.includes(tokenId);
+        const isEos = !raw.ignoreEos && c.eosTokenIds.includes(tokenId);
         const delta = isEos ? text.flush() : text.push(this.codec.decode(generated));
         const step: GenerationStep = { tokenId, text: delta, stats: stats(generated.length === 1 ? 'prefill' : 'decode') };
         if (out.taps) step.taps = out.taps;
@@ -179,7 +215,7 @@ async function openSession(graph: CompiledGraph, device: Backend, opts: EngineOp
 }
 
 /** Loads `modelDir`, compiles its graph for `run` and opens an ONNX Runtime session. */
-export async function createEngine(modelDir: string, run: RunOptions, opts: EngineOptions = {}): Promise<Engine> {
+export async function createEngine(modelDir: string, run: RunOptions, opts: EngineOptions = {}): Promise<NodeEngine> {
   validateRunOptions(run);
   const model = await loadModelDir(modelDir);
   const c = model.config;
