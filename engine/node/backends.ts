@@ -58,6 +58,13 @@ process.stdin.on('end', async () => {
   } catch (e) { process.stderr.write(String(e && e.message || e)); process.exit(1); }
 });`;
 
+/** The last line of an ORT error without its source location and failed-check prefix. */
+function shortReason(stderr: string): string {
+  const line = stderr.trim().split('\n').pop() ?? '';
+  const i = line.lastIndexOf(' was false. ');
+  return (i >= 0 ? line.slice(i + 12) : line).slice(0, 300);
+}
+
 /** null when `ep` can create and run a session here, else the reason it cannot. */
 export function probeBackend(ep: Backend): Promise<string | null> {
   if (ep === 'cpu') return Promise.resolve(null);
@@ -79,7 +86,7 @@ export function probeBackend(ep: Backend): Promise<string | null> {
       child.on('close', (code, signal) => {
         clearTimeout(timer);
         if (code === 0) resolve(null);
-        else resolve((err.trim().split('\n').pop() || `probe exited with ${signal ?? `code ${code}`}`).slice(0, 500));
+        else resolve(shortReason(err) || `probe exited with ${signal ?? `code ${code}`}`);
       });
       child.stdin.end(probeModel());
     });
