@@ -1,5 +1,6 @@
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
+import { getHost } from '../host/index.js';
 import { App } from './App.js';
 import './styles.css';
 
@@ -7,6 +8,6 @@ const root = document.getElementById('root');
 if (!root) throw new Error('BitLens: #root element missing from index.html');
 createRoot(root).render(
   <StrictMode>
-    <App />
+    <App host={getHost()} />
   </StrictMode>,
 );

@@ -10,11 +10,13 @@ export interface StatsPoint {
   kvMiB: number;
   kvFp16MiB: number;
   tokensPerSec: number;
+  /** Which generation of the session the sample belongs to (KV graphs show the latest one). */
+  run: number;
 }
 
 const MiB = 1024 * 1024;
 
-export function toPoint(stats: StepStats, atMs: number, t0Ms: number): StatsPoint {
+export function toPoint(stats: StepStats, atMs: number, t0Ms: number, run = 0): StatsPoint {
   return {
     t: (atMs - t0Ms) / 1000,
     context: stats.promptTokens + stats.generatedTokens,
@@ -22,6 +24,7 @@ export function toPoint(stats: StepStats, atMs: number, t0Ms: number): StatsPoin
     kvMiB: stats.kvCacheBytes / MiB,
     kvFp16MiB: stats.kvCacheBytesFp16 / MiB,
     tokensPerSec: stats.phase === 'prefill' ? stats.prefillTokensPerSec : stats.decodeTokensPerSec,
+    run,
   };
 }
 

@@ -1,0 +1,97 @@
+// One message: text (assistant text as clickable tokens for the inspector), stats, edit.
+import { memo, useState, type KeyboardEvent } from 'react';
+import type { Message, TokenSpan } from '../../../contract/index.js';
+
+interface Props {
+  message: Message;
+  index: number;
+  streaming: boolean;
+  /** Streaming text and tokens override the stored ones while generating. */
+  liveText?: string;
+  liveTokens?: TokenSpan[];
+  selectedPosition: number | null;
+  onInspect: (position: number) => void;
+  onEdit: (index: number, text: string) => void;
+  editable: boolean;
+}
+
+function fmt(n: number, digits = 1): string {
+  return Number.isFinite(n) ? n.toFixed(digits) : '–';
+}
+
+export const MessageItem = memo(function MessageItem(p: Props) {
+  const { message } = p;
+  const [editing, setEditing] = useState<string | null>(null);
+  const tokens = p.liveTokens ?? message.tokens;
+  const text = p.liveText ?? message.content;
+
+  const onTokenKey = (e: KeyboardEvent<HTMLDivElement>) => {
+    if (!tokens?.length) return;
+    const i = tokens.findIndex((t) => t.position === p.selectedPosition);
+    if (e.key === 'ArrowRight' || e.key === 'ArrowLeft') {
+      e.preventDefault();
+      const next = i < 0 ? (e.key === 'ArrowRight' ? 0 : tokens.length - 1) : Math.min(tokens.length - 1, Math.max(0, i + (e.key === 'ArrowRight' ? 1 : -1)));
+      p.onInspect(tokens[next].position);
+    }
+  };
+
+  return (
+    <article className={`message message-${message.role}${p.streaming ? ' streaming' : ''}`} aria-label={`${message.role} message`} data-testid={`message-${message.role}`}>
+      <header>
+        <span className="role">{message.role === 'user' ? 'You' : 'Assistant'}</span>
+        {message.role === 'user' && p.editable && editing === null && (
+          <button type="button" className="link" onClick={() => setEditing(message.content)}>Edit</button>
+        )}
+      </header>
+      {editing !== null ? (
+        <form
+          className="edit-form"
+          onSubmit={(e) => {
+            e.preventDefault();
+            if (editing.trim()) p.onEdit(p.index, editing);
+            setEditing(null);
+          }}
+        >
+          <textarea aria-label="Edit message" value={editing} onChange={(e) => setEditing(e.target.value)} rows={3} />
+          <div className="row">
+            <button type="submit" className="primary">Save &amp; continue</button>
+            <button type="button" onClick={() => setEditing(null)}>Cancel</button>
+          </div>
+        </form>
+      ) : message.role === 'assistant' && tokens && tokens.length ? (
+        <div
+          className="text tokens"
+          tabIndex={0}
+          role="group"
+          aria-label="Answer tokens: arrow keys pick the token shown in the inspector"
+          data-testid="assistant-text"
+          onKeyDown={onTokenKey}
+          onClick={(e) => {
+            const pos = (e.target as HTMLElement).dataset.pos;
+            if (pos !== undefined) p.onInspect(Number(pos));
+          }}
+        >
+          {tokens.map((t) => (
+            <span key={t.position} data-pos={t.position} className={t.position === p.selectedPosition ? 'tok selected' : 'tok'}>
+              {t.text}
+            </span>
+          ))}
+          {p.streaming && <span className="cursor" aria-hidden="true">▍</span>}
+        </div>
+      ) : (
+        <div className="text" data-testid={message.role === 'assistant' ? 'assistant-text' : undefined}>
+          {text}
+          {p.streaming && <span className="cursor" aria-hidden="true">▍</span>}
+        </div>
+      )}
+      {message.error && <p className="msg-error" role="alert">Error: {message.error}</p>}
+      {message.stats && (
+        <footer className="msg-stats" data-testid="message-stats">
+          {message.stats.modelName} · {message.stats.scheme} · KV {message.stats.kvBits} · {message.stats.device} ·{' '}
+          {fmt(message.stats.tokensPerSec)} tok/s · TTFT {fmt(message.stats.timeToFirstTokenMs, 0)} ms · {message.stats.generatedTokens} tokens
+          {message.finishReason ? ` · ${message.finishReason}` : ''}
+        </footer>
+      )}
+    </article>
+  );
+});
