@@ -1,6 +1,6 @@
 // Reading and writing a model folder (docs/model-format.md) on disk. Every problem with the folder
 // becomes a ModelFormatError naming the file.
-import { mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { configToJson, parseModelConfig, type ModelConfig } from '../common/config.js';
 import { ModelFormatError } from '../common/errors.js';
@@ -79,6 +79,7 @@ export async function writeModelDirAtomic(dir: string, fill: (tmpDir: string) =>
   const target = path.resolve(dir);
   const tmp = await mkdtemp(path.join(path.dirname(target), `.${path.basename(target)}.tmp-`));
   try {
+    await chmod(tmp, 0o755); // mkdtemp makes it private; a model folder is an ordinary folder
     await fill(tmp);
     if (await exists(target)) {
       const old = `${tmp}.old`;
