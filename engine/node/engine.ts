@@ -112,7 +112,7 @@ class OrtEngine implements NodeEngine {
     return this.step(ids);
   }
 
-  generate(input: GenerationInput, sampling: SamplingOptions, onStep?: (step: GenerationStep) => void, signal?: AbortSignal): Promise<GenerationResult> {
+  async generate(input: GenerationInput, sampling: SamplingOptions, onStep?: (step: GenerationStep) => void, signal?: AbortSignal): Promise<GenerationResult> {
     validateSampling(sampling);
     return this.generateFromIds(this.codec.encodeInput(input), sampling, onStep, signal);
   }

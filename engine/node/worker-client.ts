@@ -2,7 +2,8 @@
 // the calling thread stays responsive while ONNX Runtime runs. Streaming and abort go over messages;
 // the worker checks for an abort between decode steps.
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Engine, GenerationInput, GenerationResult, GenerationStep, ModelInfo, RunOptions, SamplingOptions } from '../common/api.js';
 import { validateRunOptions, type EngineOptions } from './engine.js';
@@ -15,11 +16,16 @@ function toError(e: WireError): Error {
   return err;
 }
 
-/** The compiled worker next to this file, or the TypeScript source run through tsx (tests, dev). */
-function workerEntry(): { file: string; execArgv: string[] } {
+/**
+ * The compiled worker next to this file, or (running from TypeScript sources: tests, dev) a small
+ * bootstrap that registers tsx in the worker and imports worker.ts.
+ */
+function spawnWorker(workerData: WorkerInit): Worker {
   const js = fileURLToPath(new URL('./worker.js', import.meta.url));
-  if (existsSync(js)) return { file: js, execArgv: [] };
-  return { file: fileURLToPath(new URL('./worker.ts', import.meta.url)), execArgv: ['--import', 'tsx'] };
+  if (existsSync(js)) return new Worker(js, { workerData });
+  const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
+  const ts = new URL('./worker.ts', import.meta.url).href;
+  return new Worker(`import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(ts)}); })`, { eval: true, workerData });
 }
 
 interface Pending {
@@ -30,9 +36,7 @@ interface Pending {
 
 export async function createEngineInWorker(modelDir: string, run: RunOptions, options: EngineOptions = {}): Promise<Engine> {
   validateRunOptions(run);
-  const entry = workerEntry();
-  const init: WorkerInit = { modelDir, run, options };
-  const worker = new Worker(entry.file, { workerData: init, execArgv: entry.execArgv });
+  const worker = spawnWorker({ modelDir, run, options });
   const pending = new Map<number, Pending>();
   let nextId = 1;
   let closed: (() => void) | undefined;
