@@ -14,7 +14,8 @@ export const ClientEnvelopeSchema = z.strictObject({
   params: z.unknown(),
 });
 
-export const ServerEnvelopeSchema = z.discriminatedUnion('type', [
+// A plain union: zod 4's discriminatedUnion rejects the two 'response' shapes (duplicate discriminator).
+export const ServerEnvelopeSchema = z.union([
   z.strictObject({ type: z.literal('response'), id: z.int(), ok: z.literal(true), result: z.unknown() }),
   z.strictObject({ type: z.literal('response'), id: z.int(), ok: z.literal(false), error: RequestErrorSchema }),
   z.strictObject({ type: z.literal('event'), name: z.string(), payload: z.unknown() }),
