@@ -113,7 +113,7 @@ export function weightsFromSafetensors(config: ModelConfig, tensors: Map<string,
   }
   const get = (s: TensorSpec): TensorView => {
     const t = tensors.get(s.name);
-    if (!t) throw new ModelFormatError(file, `missing (expected ${s.dtype === 'U8' ? 'U8' : s.dtype} ${JSON.stringify(s.shape)})`, s.name);
+    if (!t) throw new ModelFormatError(file, `missing (expected ${s.dtype} ${JSON.stringify(s.shape)})`, s.name);
     const dtypes: Dtype[] = s.dtype === 'F16' ? ['F16', 'F32'] : [s.dtype];
     if (!dtypes.includes(t.dtype)) throw new ModelFormatError(file, `dtype ${t.dtype}, expected ${dtypes.join(' or ')}`, s.name);
     if (!sameShape(t.shape, s.shape)) {

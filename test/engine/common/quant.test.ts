@@ -58,20 +58,22 @@ describe('INT4 absmean', () => {
     expect(scale).toBeCloseTo(2.625 / s, 15);
   });
 
-  it('rounds ties to even (b chosen so sqrt(7) x / (b + eps) = k + 0.5)', () => {
-    // x = [a, t * c, -t * c, ...] with c = (b + eps) / sqrt(7); solve mean|x| = b for the row.
+  it('rounds exact ties to even (rows found by search so sqrt(7) x / (mean|x| + eps) is exactly k + 0.5)', () => {
     const s = Math.sqrt(7);
-    const ties = [0.5, -0.5, 2.5, -2.5, 3.5, -3.5];
-    // mean|x| = (sum |t| c) / 6 = b  ->  b = (13.0 / 6) (b + eps) / s  ->  b = k eps / (1 - k), k = 13 / (6 s)
-    const k = ties.reduce((a, t) => a + Math.abs(t), 0) / ties.length / s;
-    const b = (k * eps) / (1 - k);
-    const c = (b + eps) / s;
-    const x = Float64Array.from(ties, (t) => t * c);
-    const got = [...x].map((v) => (s * v) / (x.reduce((a, v2) => a + Math.abs(v2), 0) / x.length + eps));
-    // The row must really sit on the ties for this test to mean anything.
-    got.forEach((g, i) => expect(g).toBeCloseTo(ties[i], 9));
-    const expected = got.map((g) => Math.min(Math.max(roundHalfEven(g), -8), 7));
-    expect([...quantInt4Absmean(x).q]).toEqual(expected);
+    const cases: [number, number, number, number][] = [
+      // [row max, probe, exact tie, expected code]
+      [1, 0.02419625211541687, 0.5, 0], [1, 0.07627983321151702, 1.5, 2], [1, 0.13394399416726543, 2.5, 2],
+      [1, -0.02419625211541687, -0.5, 0], [1, -0.07627983321151702, -1.5, -2], [1, -0.13394399416726543, -2.5, -2],
+      [3, 0.5943775481637691, 3.5, 4], [3, -0.5943775481637691, -3.5, -4],
+    ];
+    for (const [big, probe, tie, code] of cases) {
+      const x = Float64Array.of(big, probe, 0, 0, 0, 0, 0, 0);
+      const b = x.reduce((a, v) => a + Math.abs(v), 0) / x.length;
+      expect((s * probe) / (b + eps)).toBe(tie); // the row really sits on the tie
+      const { q } = quantInt4Absmean(x);
+      expect(q[1], `tie ${tie}`).toBe(code);
+      expect(q[0]).toBe(7); // and the outlier clips
+    }
   });
 
   it('clips at -8 and 7 and handles zero rows', () => {

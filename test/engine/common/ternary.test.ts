@@ -33,9 +33,9 @@ describe('ternarize (absmean)', () => {
   });
 
   it('rounds an exact half to even (0)', () => {
-    // alpha = 1 - eps/2... use |w| = 0.5*(alpha+eps): with w = [x, y] chosen so w0/(alpha+eps) = 0.5.
+    // w = [a, -a, h] with h / (alpha + eps) = 0.5 and alpha = (2a + h) / 3: solve for h.
     const eps = 1e-5;
-    const a = 3; // w = [a, -a, h] with h = 0.5*(alpha+eps) solved: alpha = (2a + h)/3
+    const a = 3;
     const h = (0.5 * ((2 * a) / 3 + eps)) / (1 - 0.5 / 3);
     const { values, alpha } = ternarize(Float64Array.of(a, -a, h));
     expect(h / (alpha + eps)).toBeCloseTo(0.5, 12);
