@@ -32,14 +32,13 @@ describe('ternarize (absmean)', () => {
     expect([...values]).toEqual([1, -1, 1, -1, 0, 0, 0, 0]);
   });
 
-  it('rounds an exact half to even (0)', () => {
-    // w = [a, -a, h] with h / (alpha + eps) = 0.5 and alpha = (2a + h) / 3: solve for h.
-    const eps = 1e-5;
-    const a = 3;
-    const h = (0.5 * ((2 * a) / 3 + eps)) / (1 - 0.5 / 3);
-    const { values, alpha } = ternarize(Float64Array.of(a, -a, h));
-    expect(h / (alpha + eps)).toBeCloseTo(0.5, 12);
-    expect(values[2]).toBe(0);
+  it('rounds an exact half to even (0), both signs', () => {
+    // Found by search: alpha = 2.400006 / 3, and 0.400006 / (alpha + 1e-5) is exactly 0.5 in float64.
+    for (const h of [0.400006, -0.400006]) {
+      const { values, alpha } = ternarize(Float64Array.of(1, -1, h));
+      expect(Math.abs(h) / (alpha + 1e-5)).toBe(0.5);
+      expect([...values]).toEqual([1, -1, 0]);
+    }
   });
 
   it('handles an all-zero tensor', () => {
