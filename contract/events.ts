@@ -15,7 +15,11 @@ export const events = {
     stats: StepStatsSchema,
     taps: TapFrameSchema.optional(),
   }),
-  /** The finished assistant message as stored (content, tokens, stats, finishReason). */
+  /**
+   * The finished assistant message as stored (content, tokens, stats, finishReason). It is
+   * authoritative: its text can end with characters no token event carried (an incomplete UTF-8
+   * sequence decoded at the end).
+   */
   'generation.done': z.strictObject({
     conversationId: Id,
     messageId: Id,

@@ -156,10 +156,15 @@ export function createOpenAIHandler({ service, token }: OpenAIApiOptions) {
     const chunk = (delta: Record<string, string>, finish: string | null) =>
       res.write(`data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`);
     chunk({ role: 'assistant', content: '' }, null);
+    let sent = '';
     try {
       const result = await service.complete(messages, sampling, (step) => {
-        if (step.text) chunk({ content: step.text }, null);
+        if (!step.text) return;
+        sent += step.text;
+        chunk({ content: step.text }, null);
       }, abort.signal);
+      // Text the steps did not carry (an incomplete UTF-8 sequence decoded at the end).
+      if (result.text.length > sent.length && result.text.startsWith(sent)) chunk({ content: result.text.slice(sent.length) }, null);
       chunk({}, finishReason(result.finishReason));
       res.write('data: [DONE]\n\n');
     } catch (e) {

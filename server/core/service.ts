@@ -277,6 +277,17 @@ export class AppService {
     } catch (e) {
       error = (e as Error).message;
     }
+    // The final text can hold what no step carried (an incomplete UTF-8 sequence decoded at the
+    // end): give it to the last token so the tokens always spell the message.
+    const streamed = tokens.map((t) => t.text).join('');
+    const last = tokens.at(-1);
+    if (result && last && result.text.length > streamed.length && result.text.startsWith(streamed)) {
+      const extra = { ...last, text: last.text + result.text.slice(streamed.length) };
+      tokens[tokens.length - 1] = extra;
+      // Already sent: generation.done's message carries it.
+      const i = pending.indexOf(last);
+      if (i >= 0) pending[i] = extra;
+    }
     flush();
 
     const status = this.engine.status;
