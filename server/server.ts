@@ -89,7 +89,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         res.writeHead(405, { 'Content-Type': 'text/plain' }).end('method not allowed');
         return;
       }
-      await serveStatic(rendererDir, new URL(req.url ?? '/', 'http://x').pathname, res, contentSecurityPolicy(`ws://${req.headers.host}`));
+      await serveStatic(rendererDir, new URL(req.url ?? '/', 'http://x').pathname, res, contentSecurityPolicy(`'self' ws://${req.headers.host}`));
     })().catch((error: unknown) => {
       if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'text/plain' });
       res.end(String((error as Error).message));

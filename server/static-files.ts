@@ -19,7 +19,7 @@ const TYPES: Record<string, string> = {
 };
 
 /** The page may talk only to its own origin (the WebSocket included); no remote content. */
-export function contentSecurityPolicy(wsOrigin: string): string {
+export function contentSecurityPolicy(connectSrc: string): string {
   return [
     "default-src 'self'",
     "script-src 'self'",
@@ -27,7 +27,7 @@ export function contentSecurityPolicy(wsOrigin: string): string {
     "style-src 'self' 'unsafe-inline'",
     "img-src 'self' data: blob:",
     "font-src 'self'",
-    `connect-src 'self' ${wsOrigin}`,
+    `connect-src ${connectSrc}`,
     "object-src 'none'",
     "base-uri 'none'",
     "frame-ancestors 'none'",
