@@ -11,6 +11,11 @@ export interface Subcommand {
 export const SUBCOMMANDS: Record<string, Subcommand> = {
   generate: { usage: GENERATE_USAGE, run: generate },
   bench: { usage: BENCH_USAGE, run: bench },
+  // The browser host (server/), loaded only when asked for.
+  serve: {
+    usage: 'serve [--port N] [--data-dir DIR] [--models-dir DIR] [--api-token TOKEN]',
+    run: async (argv) => (await import('../server/serve-command.js')).serve(argv),
+  },
 };
 
 const usage = () => `usage:\n${Object.values(SUBCOMMANDS).map((s) => `  ${s.usage}`).join('\n')}\n`;
