@@ -13,7 +13,7 @@ export const SUBCOMMANDS: Record<string, Subcommand> = {
   bench: { usage: BENCH_USAGE, run: bench },
   // The browser host (server/), loaded only when asked for.
   serve: {
-    usage: 'serve [--port N] [--data-dir DIR] [--models-dir DIR] [--api-token TOKEN]',
+    usage: 'bitlens serve [--port N] [--data-dir DIR] [--models-dir DIR] [--api-token TOKEN]',
     run: async (argv) => (await import('../server/serve-command.js')).serve(argv),
   },
 };
