@@ -3,10 +3,11 @@
 import { seededRandom } from '../engine/common/sampling.js';
 import { createEngine } from '../engine/node/engine.js';
 import { deviceLine, mib } from './format.js';
-import { device, kvBits, modelDir, modelScheme, num, parse, scheme } from './options.js';
+import { MATMUL_MODES, type MatMulMode } from '../engine/node/graph/ops.js';
+import { device, kvBits, modelDir, modelScheme, num, oneOf, parse, scheme } from './options.js';
 
 export const BENCH_USAGE = `bitlens bench [--model DIR] [--scheme S] [--device D] [--kv-bits 16|8|4|3]
-              [--prompt-tokens N] [--gen-tokens N] [--threads N] [--lut-gemm] [--json]`;
+              [--prompt-tokens N] [--gen-tokens N] [--threads N] [--lut-gemm] [--matmul fp32|int8-exact|int8-approx] [--json]`;
 
 export async function bench(argv: string[]): Promise<void> {
   const o = parse(argv, {
@@ -18,16 +19,22 @@ export async function bench(argv: string[]): Promise<void> {
     'gen-tokens': { type: 'string' },
     threads: { type: 'string' },
     'lut-gemm': { type: 'boolean' },
+    matmul: { type: 'string' },
     json: { type: 'boolean' },
   });
   const promptTokens = num('prompt-tokens', o['prompt-tokens'], { integer: true, min: 1 }) ?? 128;
   const genTokens = num('gen-tokens', o['gen-tokens'], { integer: true, min: 2 }) ?? 64;
   const threads = num('threads', o.threads, { integer: true, min: 1 });
+  oneOf('matmul', o.matmul, MATMUL_MODES);
   const dir = modelDir(o.model);
   const run = { scheme: scheme(o.scheme) ?? modelScheme(dir), kvBits: kvBits(o['kv-bits']), device: device(o.device), taps: false };
 
   const t0 = performance.now();
-  const engine = await createEngine(dir, run, { threads, sessionConfig: o['lut-gemm'] ? { 'mlas.use_lut_gemm': '1' } : undefined });
+  const engine = await createEngine(dir, run, {
+    threads,
+    sessionConfig: o['lut-gemm'] ? { 'mlas.use_lut_gemm': '1' } : undefined,
+    matmul: o['matmul'] as MatMulMode | undefined,
+  });
   const loadMs = performance.now() - t0;
   const c = engine.info.config as { vocab_size: number; eos_token_id: number | number[] };
   if (promptTokens + genTokens > engine.info.contextLength) {
@@ -46,6 +53,7 @@ export async function bench(argv: string[]): Promise<void> {
       kvBits: run.kvBits,
       device: engine.info.device,
       deviceNote: engine.info.deviceNote,
+      matmul: (o.matmul ?? 'default') + (o['lut-gemm'] ? ' + lut gemm' : ''),
       promptTokens: s.promptTokens,
       generatedTokens: s.generatedTokens,
       loadMs: Math.round(loadMs),

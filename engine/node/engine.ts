@@ -21,6 +21,7 @@ import { sampleToken, seededRandom, validateSampling } from '../common/sampling.
 import { SCHEMES } from '../common/scheme.js';
 import { chooseDevice, type Backend } from './backends.js';
 import { compileGraph, type CompiledGraph } from './graph/compile.js';
+import type { MatMulMode } from './graph/ops.js';
 import { KvCache, kvCacheBytes } from './kv-cache.js';
 import { loadModelDir, type LoadedModel } from './model-dir.js';
 import { projectionStats, weightBytes } from './model-info.js';
@@ -41,6 +42,11 @@ export interface EngineOptions {
   sessionConfig?: Record<string, string>;
   /** Intra-op threads (default: ONNX Runtime's choice, all cores). */
   threads?: number;
+  /**
+   * How the ternary matmuls run (graph/ops.ts MatMulMode). Default: 'int8-exact' on the CPU (int8
+   * kernels, exact through the sentinel layout), 'fp32' on GPU backends.
+   */
+  matmul?: MatMulMode;
 }
 
 /** Output of one graph run, already on the host. */
@@ -221,10 +227,12 @@ export async function createEngine(modelDir: string, run: RunOptions, opts: Engi
   const c = model.config;
   const name = c.name ?? modelDir.split(/[\\/]/).filter(Boolean).pop() ?? modelDir;
   const codec = new TextCodec({ tokenizerJson: model.tokenizerJson, tokenizerConfig: model.tokenizerConfig, bosTokenId: c.bosTokenId, modelName: name });
-  const graph = compileGraph(model.weights, { scheme: run.scheme, kvBits: run.kvBits, taps: run.taps });
+  const compile = (device: Backend) =>
+    compileGraph(model.weights, { scheme: run.scheme, kvBits: run.kvBits, taps: run.taps, matmul: opts.matmul ?? (device === 'cpu' ? 'int8-exact' : 'fp32') });
   const choice = await chooseDevice(run.device);
   let device = choice.device;
   let note = choice.note;
+  let graph = compile(device);
   let session: ort.InferenceSession;
   try {
     session = await openSession(graph, device, opts);
@@ -232,6 +240,7 @@ export async function createEngine(modelDir: string, run: RunOptions, opts: Engi
     if (device === 'cpu') throw new Error(`model "${name}": ONNX Runtime could not create the session: ${(e as Error).message}`);
     note = `${device} session failed (${(e as Error).message.split('\n')[0]}); using cpu`;
     device = 'cpu';
+    graph = compile(device);
     session = await openSession(graph, 'cpu', opts);
   }
   const bytes = weightBytes(model.weights);

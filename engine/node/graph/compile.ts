@@ -5,7 +5,7 @@ import type { KvBits, Site } from '../../common/api.js';
 import { schemeUsesHadamard, siteQuantizer, type Scheme, type SiteQuantizer } from '../../common/scheme.js';
 import type { ModelWeights } from '../../common/weights.js';
 import { GraphBuilder, DT } from './onnx-builder.js';
-import { hadamardOp, packedMatMul, quantizeOp, rmsNorm, type Quantized } from './ops.js';
+import { hadamardOp, packedMatMul, quantizeOp, rmsNorm, type MatMulMode, type Quantized } from './ops.js';
 
 export interface CompileOptions {
   scheme: Scheme;
@@ -13,6 +13,8 @@ export interface CompileOptions {
   taps: boolean;
   /** Logits of the last new token only (default) or of every new token. */
   logits?: 'last' | 'all';
+  /** How the ternary matmuls run (ops.ts MatMulMode); default 'fp32'. */
+  matmul?: MatMulMode;
 }
 
 /** One KV cache tensor per layer: codes/values, and for quantized caches a scale per token and head. */
@@ -48,6 +50,7 @@ export function compileGraph(w: ModelWeights, opts: CompileOptions): CompiledGra
   const g = new GraphBuilder();
   const { numHeads: H, numKvHeads: KVH, headDim: D, hiddenSize: d } = c;
   const kvQuantized = opts.kvBits !== 16;
+  const acc = opts.matmul ?? 'fp32';
 
   const ids = g.input('input_ids', DT.INT64, [1, 'T']);
   const kv: KvTensorSpec[] = [];
@@ -129,7 +132,7 @@ export function compileGraph(w: ModelWeights, opts: CompileOptions): CompiledGra
     // Attention.
     const x = rmsNorm(g, h, g.f32(`${p}.input_norm`, [d], L.inputNorm), c.rmsNormEps);
     tapLast(i, 'qkv', x, d);
-    const qkv = packedMatMul(g, `${p}.qkv`, quant('qkv', x, d), [L.q, L.k, L.v]);
+    const qkv = packedMatMul(g, `${p}.qkv`, quant('qkv', x, d), [L.q, L.k, L.v], acc);
     const [q0, k0, v0] = g.nodeN('Split', [qkv, g.constI([H * D, KVH * D, KVH * D])], 3, { axis: -1 });
     const heads = (t: string, n: number) => g.node('Transpose', [g.node('Reshape', [t, g.constI([1, -1, n, D])])], { perm: [0, 2, 1, 3] });
     const q = rope(heads(q0, H));
@@ -168,13 +171,13 @@ export function compileGraph(w: ModelWeights, opts: CompileOptions): CompiledGra
       a = hadamardOp(g, a, H * D);
     }
     tapLast(i, 'o', a, H * D);
-    h = g.node('Add', [h, packedMatMul(g, `${p}.o`, quant('o', a, H * D), [L.o])]);
+    h = g.node('Add', [h, packedMatMul(g, `${p}.o`, quant('o', a, H * D), [L.o], acc)]);
 
     // Feed-forward.
     const x2 = rmsNorm(g, h, g.f32(`${p}.post_attn_norm`, [d], L.postAttnNorm), c.rmsNormEps);
     tapLast(i, 'gateup', x2, d);
     const F = c.intermediateSize;
-    const [gate, up] = g.nodeN('Split', [packedMatMul(g, `${p}.gateup`, quant('gateup', x2, d), [L.gate, L.up]), g.constI([F, F])], 2, { axis: -1 });
+    const [gate, up] = g.nodeN('Split', [packedMatMul(g, `${p}.gateup`, quant('gateup', x2, d), [L.gate, L.up], acc), g.constI([F, F])], 2, { axis: -1 });
     const act =
       c.activation === 'swiglu'
         ? g.node('Mul', [gate, g.node('Sigmoid', [gate])])
@@ -188,7 +191,7 @@ export function compileGraph(w: ModelWeights, opts: CompileOptions): CompiledGra
       m = hadamardOp(g, m, F);
     }
     tapLast(i, 'down', m, F);
-    h = g.node('Add', [h, packedMatMul(g, `${p}.down`, quant('down', m, F), [L.down])]);
+    h = g.node('Add', [h, packedMatMul(g, `${p}.down`, quant('down', m, F), [L.down], acc)]);
   }
 
   let hn = rmsNorm(g, h, g.f32('final_norm', [d], w.norm), c.rmsNormEps);

@@ -28,7 +28,11 @@ const SHAPES: [string, ModelConfig][] = [
 
 const outcomes: { name: string; strict: boolean }[] = [];
 
-describe.each(SHAPES)('engine vs reference: %s', (_label, config) => {
+// CPU sessions use the int8 kernels with the sentinel layout by default (graph/ops.ts); GPU backends
+// use the float32 path, checked here on the CPU for the first shape.
+const MODES = [['default (int8-exact on cpu)', undefined], ['fp32 matmul (GPU path)', 'fp32']] as const;
+
+describe.each(SHAPES.flatMap(([label, config], i) => MODES.filter((_, m) => m === 0 || i === 0).map(([mode, matmul]) => [`${label}, ${mode}`, config, matmul] as const)))('engine vs reference: %s', (_label, config, matmul) => {
   let model: TempModel;
   beforeAll(async () => {
     model = await writeTempModel(config, 7);
@@ -38,7 +42,7 @@ describe.each(SHAPES)('engine vs reference: %s', (_label, config) => {
   for (const scheme of SCHEMES) {
     for (const kvBits of KV_BITS) {
       it(`${scheme}, KV ${kvBits} bits: logits, taps and 32 greedy tokens`, async () => {
-        const engine = await createEngine(model.dir, { scheme, kvBits, device: 'cpu', taps: true });
+        const engine = await createEngine(model.dir, { scheme, kvBits, device: 'cpu', taps: true }, { matmul });
         const ref = new ReferenceModel(model.weights, { scheme, kvBits });
         let ids = [BOS, 72, 101, 108, 108, 111]; // BOS "Hello"
         let maxLogit = 0;
@@ -70,7 +74,7 @@ describe.each(SHAPES)('engine vs reference: %s', (_label, config) => {
         expect(ortTokens).toEqual(refTokens);
         expect(maxLogit).toBeLessThan(FLIP);
         expect(maxTap).toBeLessThan(FLIP);
-        outcomes.push({ name: `${config.hiddenSize}/${scheme}/${kvBits}`, strict: maxLogit < STRICT && maxTap < STRICT });
+        outcomes.push({ name: `${config.hiddenSize}/${scheme}/${kvBits}/${matmul ?? 'default'}`, strict: maxLogit < STRICT && maxTap < STRICT });
       });
     }
   }
@@ -78,7 +82,7 @@ describe.each(SHAPES)('engine vs reference: %s', (_label, config) => {
 
 describe('engine vs reference: summary', () => {
   it('at most 10% of the cases show a float32 rounding-boundary flip', () => {
-    expect(outcomes.length).toBe(SHAPES.length * SCHEMES.length * KV_BITS.length);
+    expect(outcomes.length).toBe((SHAPES.length + 1) * SCHEMES.length * KV_BITS.length);
     const flipped = outcomes.filter((o) => !o.strict).map((o) => o.name);
     expect(flipped.length, `cases beyond ${STRICT}: ${flipped.join(', ')}`).toBeLessThanOrEqual(Math.floor(outcomes.length / 10));
   });

@@ -85,20 +85,42 @@ describe('graph compiler', () => {
   });
 
   it.each([
-    [7, 64],
-    [5, 48],
-    [3, 36],
-  ])('2-bit MatMulNBits on packed [%i, %i] weights is exact (incl. padded blocks)', async (rows, cols) => {
+    [7, 64, 'fp32'],
+    [5, 48, 'fp32'],
+    [3, 36, 'fp32'],
+    [7, 64, 'int8-exact'],
+    [5, 300, 'int8-exact'],
+    [3, 36, 'int8-exact'],
+  ] as const)('2-bit MatMulNBits on packed [%i, %i] weights is exact (%s, incl. padded blocks)', async (rows, cols, mode) => {
     const rng = new Rng(rows * cols);
     const w = Int8Array.from({ length: rows * cols }, () => (rng.nextU32() % 3) - 1);
-    const x = Float32Array.from({ length: 2 * cols }, () => (rng.nextU32() % 255) - 127);
-    const [y] = await runOne((g, v) => [packedMatMul(g, 'w', { x: v }, [{ packed: packTernary(w, rows, cols), rows, cols, alpha: 1 }])], x, [1, 2, cols]);
-    for (let t = 0; t < 2; t++) {
+    // Integer codes as the quantizers produce them (|q| <= 127), a few rows at the extremes.
+    const x = Float32Array.from({ length: 3 * cols }, (_, i) => (i < cols ? 127 * Math.sign(rng.next() - 0.5) : (rng.nextU32() % 255) - 127));
+    const weights = [{ packed: packTernary(w, rows, cols), rows, cols, alpha: 1 }];
+    const [y] = await runOne((g, v) => [packedMatMul(g, 'w', { x: v, scale: g.constF(1) }, weights, mode)], x, [1, 3, cols]);
+    for (let t = 0; t < 3; t++) {
       for (let r = 0; r < rows; r++) {
         let s = 0;
         for (let c = 0; c < cols; c++) s += x[t * cols + c] * w[r * cols + c];
         expect(y[t * rows + r]).toBe(s);
       }
     }
+  });
+
+  it('int8 matmul without the sentinel layout is not exact (why int8-exact exists)', async () => {
+    const rows = 16;
+    const cols = 256;
+    const rng = new Rng(3);
+    const w = Int8Array.from({ length: rows * cols }, () => (rng.nextU32() % 3) - 1);
+    const x = Float32Array.from({ length: cols }, () => (rng.nextU32() % 15) - 7); // INT4-like codes
+    const weights = [{ packed: packTernary(w, rows, cols), rows, cols, alpha: 1 }];
+    const [y] = await runOne((g, v) => [packedMatMul(g, 'w', { x: v, scale: g.constF(1) }, weights, 'int8-approx')], x, [1, 1, cols]);
+    let wrong = 0;
+    for (let r = 0; r < rows; r++) {
+      let s = 0;
+      for (let c = 0; c < cols; c++) s += x[c] * w[r * cols + c];
+      if (y[r] !== s) wrong++;
+    }
+    expect(wrong).toBeGreaterThan(0);
   });
 });
