@@ -10,6 +10,9 @@ import { BitLensError, type EngineStatus, type ModelInfoPayload } from '../../co
  */
 export type EngineFactory = (modelDir: string, run: RunOptions, onExit: (reason: string) => void) => Promise<Engine>;
 
+const CRASH_WINDOW_MS = 60_000;
+const MAX_CRASHES_IN_WINDOW = 3;
+
 interface Loaded {
   engine: Engine;
   modelId: string;
@@ -23,6 +26,7 @@ export class EngineHost {
   private current: Loaded | null = null;
   private loading: Promise<void> | null = null;
   private epoch = 0;
+  private recentCrashes: number[] = [];
   private statusValue: EngineStatus = { state: 'idle', modelId: null, restarts: 0, busyConversationId: null };
 
   constructor(
@@ -120,6 +124,13 @@ export class EngineHost {
     const modelId = loaded?.modelId ?? this.statusValue.modelId;
     this.update({ state: 'crashed', error: reason, restarts: this.statusValue.restarts + 1, info: undefined });
     if (!loaded || !modelId) return;
+    // A model that kills its process every time must not restart forever.
+    const now = Date.now();
+    this.recentCrashes = this.recentCrashes.filter((t) => now - t < CRASH_WINDOW_MS).concat(now);
+    if (this.recentCrashes.length > MAX_CRASHES_IN_WINDOW) {
+      this.update({ state: 'error', error: `the engine crashed ${this.recentCrashes.length} times in a minute (last: ${reason}); select the model again to retry` });
+      return;
+    }
     void this.start(modelId, loaded.dir, loaded.run, true).catch(() => undefined);
   }
 
