@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import path from 'node:path';
 import { startServer, type RunningServer } from '../../server/server.js';
+import { startApiServer } from '../../server/api-server.js';
 import { tempDir, writeTinyModel } from './helpers.js';
 
 const TOKEN = 'test-token-123';
@@ -90,5 +91,17 @@ describe('OpenAI-compatible API', () => {
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe('model_not_found');
     res = await fetch(`${base}/chat/completions`, { headers: auth });
     expect(res.status).toBe(405);
+  });
+
+  it('also runs on its own port (the Electron app), sharing the engine', async () => {
+    const api = await startApiServer({ service: server.service, port: 0, token: TOKEN });
+    try {
+      const models = await fetch(`${api.url}/models`, { headers: auth });
+      expect(((await models.json()) as { data: { id: string }[] }).data[0].id).toBe('builtin-bitlens-v2');
+      expect((await fetch(`${api.url}/models`)).status).toBe(401);
+      expect((await fetch(api.url.replace('/v1', '/index.html'), { headers: auth })).status).toBe(404);
+    } finally {
+      await api.close();
+    }
   });
 });

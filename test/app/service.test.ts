@@ -155,3 +155,37 @@ describe('app service with the real engine', () => {
     await expect(service.handle('conversations.get', { conversationId: 'nope' })).rejects.toMatchObject({ code: 'not_found' });
   });
 });
+
+describe('engine crash loop', () => {
+  const tmp = tempDir();
+  afterAll(() => tmp.cleanup());
+
+  it('stops restarting after three crashes within a minute and says so', async () => {
+    await writeTinyModel(path.join(tmp.dir, 'models', 'bitlens-v2'));
+    const pids: (number | undefined)[] = [];
+    const events: Seen[] = [];
+    const service = await AppService.create({
+      dataDir: path.join(tmp.dir, 'data'),
+      modelsDir: path.join(tmp.dir, 'models'),
+      engineFactory: childProcessEngineFactory({ threads: 1, onSpawn: (pid) => pids.push(pid) }),
+      emit: (name, payload) => events.push({ name, payload }),
+    });
+    try {
+      await service.startDefaultModel();
+      for (let i = 1; i <= 4; i++) {
+        await service.engine.ready();
+        expect(['ready', 'restarted']).toContain(service.engine.status.state);
+        process.kill(pids.at(-1)!, 'SIGKILL');
+        await waitFor(events, 'engine.status', (s) => s.restarts === i && s.state !== 'crashed');
+      }
+      expect(service.engine.status.state).toBe('error');
+      expect(service.engine.status.error).toMatch(/crashed 4 times/);
+      expect(pids).toHaveLength(4);
+      // Selecting the model again is the way out.
+      const status = (await service.handle('models.select', { modelId: 'builtin-bitlens-v2', scheme: 'b1.58', kvBits: 16, device: 'cpu', taps: false })) as { state: string };
+      expect(status.state).toBe('ready');
+    } finally {
+      await service.close();
+    }
+  });
+});
