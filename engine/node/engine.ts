@@ -16,14 +16,14 @@ import {
   type StepStats,
   type TapFrame,
 } from '../common/api.js';
-import { configToJson } from '../common/config.js';
+import { configToJson, type ModelConfig } from '../common/config.js';
 import { sampleToken, seededRandom, validateSampling } from '../common/sampling.js';
 import { SCHEMES } from '../common/scheme.js';
 import { chooseDevice, type Backend } from './backends.js';
 import { compileGraph, type CompiledGraph } from './graph/compile.js';
 import type { MatMulMode } from './graph/ops.js';
 import { KvCache, kvCacheBytes } from './kv-cache.js';
-import { loadModelDir, type LoadedModel } from './model-dir.js';
+import { loadModelDir } from './model-dir.js';
 import { projectionStats, weightBytes } from './model-info.js';
 import { TextCodec } from './tokenizer.js';
 import { StreamingText } from './streaming-text.js';
@@ -80,7 +80,7 @@ class OrtEngine implements NodeEngine {
 
   constructor(
     readonly info: ModelInfo,
-    private readonly model: LoadedModel,
+    private readonly config: ModelConfig,
     private readonly graph: CompiledGraph,
     private session: ort.InferenceSession | undefined,
     private readonly codec: TextCodec,
@@ -100,14 +100,14 @@ class OrtEngine implements NodeEngine {
     this.kv.update(out, ids.length);
     const logits = (out[this.graph.logits] as ort.Tensor).data as Float32Array;
     if (!this.graph.taps.length) return { logits };
-    const layers: LayerTaps[] = Array.from({ length: this.model.config.numLayers }, () => ({}) as LayerTaps);
+    const layers: LayerTaps[] = Array.from({ length: this.config.numLayers }, () => ({}) as LayerTaps);
     for (const t of this.graph.taps) layers[t.layer][t.field] = (out[t.name] as ort.Tensor).data as Float32Array;
     return { logits, taps: { position, tokenId: ids[ids.length - 1], layers } };
   }
 
   async forward(ids: number[], fresh = false): Promise<StepOutput> {
     if (this.busy) throw new Error('the engine is already generating (one generation at a time)');
-    const c = this.model.config;
+    const c = this.config;
     if (fresh) this.kv.reset();
     if (ids.length === 0) throw new RangeError('forward() needs at least one token');
     const bad = ids.find((t) => !Number.isInteger(t) || t < 0 || t >= c.vocabSize);
@@ -125,7 +125,7 @@ class OrtEngine implements NodeEngine {
 
   async generateFromIds(prompt: number[], sampling: SamplingOptions, onStep?: (step: GenerationStep) => void, signal?: AbortSignal, raw: RawGenerationOptions = {}): Promise<GenerationResult> {
     validateSampling(sampling);
-    const c = this.model.config;
+    const c = this.config;
     const ctx = this.info.contextLength;
     if (prompt.length === 0) throw new RangeError('the prompt has no tokens');
     const bad = prompt.find((t) => !Number.isInteger(t) || t < 0 || t >= c.vocabSize);
@@ -256,5 +256,6 @@ export async function createEngine(modelDir: string, run: RunOptions, opts: Engi
     projections: projectionStats(model.weights),
   };
   if (note) info.deviceNote = note;
-  return new OrtEngine(info, model, graph, session, codec);
+  // The serialized graph (as large as the weights) is ORT's now; keep only what the engine reads.
+  return new OrtEngine(info, c, { ...graph, model: new Uint8Array(0) }, session, codec);
 }

@@ -18,12 +18,13 @@ export class KvCache {
     this.reset();
   }
 
-  /** Empties the cache (zero-length tensors in host memory). */
+  /** Empties the cache: only the graph's masked dummy slot (zeros, in host memory) remains. */
   reset(): void {
     this.disposeAll();
     for (const s of this.specs) {
-      const dims = [1, this.numKvHeads, 0, s.lastDim];
-      this.tensors.set(s.past, s.type === 'int8' ? new ort.Tensor('int8', new Int8Array(0), dims) : new ort.Tensor('float32', new Float32Array(0), dims));
+      const dims = [1, this.numKvHeads, 1, s.lastDim];
+      const n = this.numKvHeads * s.lastDim;
+      this.tensors.set(s.past, s.type === 'int8' ? new ort.Tensor('int8', new Int8Array(n), dims) : new ort.Tensor('float32', new Float32Array(n), dims));
     }
     this.length = 0;
   }

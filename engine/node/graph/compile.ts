@@ -73,16 +73,18 @@ export function compileGraph(w: ModelWeights, opts: CompileOptions): CompiledGra
     pastInputs.push(names);
   }
 
+  // The cache starts with one dummy slot (zeros, always masked): GPU backends handle empty tensors
+  // poorly, so no input is ever zero-sized. Cache slot j holds position j - 1.
   // Positions of the new tokens: past length + 0..T-1 (past length from the cache's shape).
-  const pastLen = g.node('Shape', [pastInputs[0][0]], { start: 2, end: 3 });
+  const pastLen = g.node('Sub', [g.node('Shape', [pastInputs[0][0]], { start: 2, end: 3 }), g.constI([1])]);
   const newLen = g.node('Shape', [ids], { start: 1, end: 2 });
   const totalLen = g.node('Add', [pastLen, newLen]);
   const scalar = (x: string) => g.node('Squeeze', [x, g.constI([0])]);
   const pos = g.node('Range', [scalar(pastLen), scalar(totalLen), g.constI(1)]); // [T]
-  const keyPos = g.node('Range', [g.constI(0), scalar(totalLen), g.constI(1)]); // [S]
+  const slotPos = g.node('Unsqueeze', [g.node('Range', [g.constI(-1), scalar(totalLen), g.constI(1)]), g.constI([0])]); // [1, S]
 
-  // Causal mask [T, S]: query at position p sees keys 0..p.
-  const allowed = g.node('LessOrEqual', [g.node('Unsqueeze', [keyPos, g.constI([0])]), g.node('Unsqueeze', [pos, g.constI([1])])]);
+  // Causal mask [T, S]: query at position p sees the slots of positions 0..p (not the dummy).
+  const allowed = g.node('And', [g.node('LessOrEqual', [slotPos, g.node('Unsqueeze', [pos, g.constI([1])])]), g.node('GreaterOrEqual', [slotPos, g.constI(0)])]);
   const mask = g.node('Where', [allowed, g.constF(0), g.constF(-1e30)]);
 
   // RoPE tables computed in float64 here: cos/sin [maxPos, D/2], gathered at the positions.
