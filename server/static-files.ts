@@ -72,6 +72,11 @@ export async function serveStatic(root: string, urlPath: string, res: ServerResp
   try {
     body = await fs.readFile(target);
   } catch {
+    // Browsers ask for /favicon.ico on their own: no icon is not an error.
+    if (urlPath === '/favicon.ico') {
+      res.writeHead(204).end();
+      return;
+    }
     // Client-side routes (no extension) get the app; missing assets get 404.
     if (path.extname(file) !== '') {
       res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found');

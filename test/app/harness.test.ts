@@ -51,5 +51,7 @@ describe('e2e harness', () => {
     });
     expect(blocked).toBe('blocked');
     expect(await h.screenshot('harness-smoke')).toMatch(/harness-smoke\.png$/);
+    // Loading the app raised no console errors (CSP violations, missing files...).
+    expect(h.pageErrors.filter((e) => !e.includes('example.com'))).toEqual([]);
   });
 });
