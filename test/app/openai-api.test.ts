@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import path from 'node:path';
 import { startServer, type RunningServer } from '../../server/server.js';
+import { childProcessEngineFactory } from '../../server/core/process-engine.js';
 import { startApiServer } from '../../server/api-server.js';
 import { tempDir, writeTinyModel } from './helpers.js';
 
@@ -15,7 +16,7 @@ describe('OpenAI-compatible API', () => {
 
   beforeAll(async () => {
     await writeTinyModel(path.join(tmp.dir, 'models', 'bitlens-v2'));
-    server = await startServer({ port: 0, dataDir: path.join(tmp.dir, 'data'), modelsDir: path.join(tmp.dir, 'models'), rendererDir: tmp.dir, apiToken: TOKEN });
+    server = await startServer({ port: 0, dataDir: path.join(tmp.dir, 'data'), modelsDir: path.join(tmp.dir, 'models'), rendererDir: tmp.dir, apiToken: TOKEN, engineFactory: childProcessEngineFactory({ threads: 1 }) });
     base = `${server.url}v1`;
     await server.service.engine.ready();
   });

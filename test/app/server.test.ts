@@ -5,6 +5,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import WebSocket from 'ws';
 import { startServer, type RunningServer } from '../../server/server.js';
+import { childProcessEngineFactory } from '../../server/core/process-engine.js';
 import { WebSocketHost, type WebSocketConstructor } from '../../renderer/host/websocket-host.js';
 import { BitLensError, type EventPayload } from '../../contract/index.js';
 import { tempDir, writeTinyModel } from './helpers.js';
@@ -21,7 +22,7 @@ describe('browser host', () => {
     await fs.writeFile(path.join(rendererDir, 'assets', 'app.js'), 'console.log(1)');
     await fs.writeFile(path.join(tmp.dir, 'secret.txt'), 'secret');
     await writeTinyModel(path.join(tmp.dir, 'models', 'bitlens-v2'));
-    server = await startServer({ port: 0, host: '127.0.0.1', dataDir: path.join(tmp.dir, 'data'), modelsDir: path.join(tmp.dir, 'models'), rendererDir });
+    server = await startServer({ port: 0, host: '127.0.0.1', dataDir: path.join(tmp.dir, 'data'), modelsDir: path.join(tmp.dir, 'models'), rendererDir, engineFactory: childProcessEngineFactory({ threads: 1 }) });
     host = new WebSocketHost(`ws://127.0.0.1:${server.port}/ws`, WebSocket as unknown as WebSocketConstructor);
   });
   afterAll(async () => {
