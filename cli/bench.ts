@@ -1,13 +1,38 @@
 // `bitlens bench`: fixed-length prefill + decode on a model (random token ids, EOS ignored), after a
 // short warm-up run; prints prefill and decode tokens/s, time to first token and peak memory.
 import { seededRandom } from '../engine/common/sampling.js';
-import { createEngine } from '../engine/node/engine.js';
+import type { RunOptions } from '../engine/common/api.js';
+import { createEngine, type NodeEngine } from '../engine/node/engine.js';
 import { deviceLine, mib } from './format.js';
 import { MATMUL_MODES, type MatMulMode } from '../engine/node/graph/ops.js';
 import { device, kvBits, modelDir, modelScheme, num, oneOf, parse, scheme } from './options.js';
 
 export const BENCH_USAGE = `bitlens bench [--model DIR] [--scheme S] [--device D] [--kv-bits 16|8|4|3]
-              [--prompt-tokens N] [--gen-tokens N] [--threads N] [--lut-gemm] [--matmul fp32|int8-exact|int8-approx] [--json]`;
+              [--prompt-tokens N] [--gen-tokens N] [--threads N] [--lut-gemm] [--matmul fp32|int8-exact|int8-approx] [--verify] [--json]`;
+
+/**
+ * The same prompt on a CPU engine (exact int8 path): largest logit difference and whether 8 greedy
+ * tokens agree. A check that a GPU backend computes the same model, not a speed number.
+ */
+async function verifyAgainstCpu(engine: NodeEngine, dir: string, run: RunOptions, prompt: number[]) {
+  const cpu = await createEngine(dir, { ...run, device: 'cpu' });
+  try {
+    const a = (await engine.forward(prompt, true)).logits;
+    const b = (await cpu.forward(prompt, true)).logits;
+    let maxAbsDiff = 0;
+    let maxAbs = 0;
+    for (let i = 0; i < a.length; i++) {
+      maxAbsDiff = Math.max(maxAbsDiff, Math.abs(a[i] - b[i]));
+      maxAbs = Math.max(maxAbs, Math.abs(b[i]));
+    }
+    const sampling = { maxTokens: 8, temperature: 0, topK: 0, topP: 1, repetitionPenalty: 1, stop: [] };
+    const ga = await engine.generateFromIds(prompt, sampling, undefined, undefined, { ignoreEos: true });
+    const gb = await cpu.generateFromIds(prompt, sampling, undefined, undefined, { ignoreEos: true });
+    return { device: engine.info.device, maxAbsLogitDiff: maxAbsDiff, maxAbsLogit: maxAbs, greedyEqual: ga.tokenIds.join() === gb.tokenIds.join() };
+  } finally {
+    await cpu.close();
+  }
+}
 
 export async function bench(argv: string[]): Promise<void> {
   const o = parse(argv, {
@@ -21,6 +46,7 @@ export async function bench(argv: string[]): Promise<void> {
     'lut-gemm': { type: 'boolean' },
     matmul: { type: 'string' },
     json: { type: 'boolean' },
+    verify: { type: 'boolean' },
   });
   const promptTokens = num('prompt-tokens', o['prompt-tokens'], { integer: true, min: 1 }) ?? 128;
   const genTokens = num('gen-tokens', o['gen-tokens'], { integer: true, min: 2 }) ?? 64;
@@ -66,10 +92,12 @@ export async function bench(argv: string[]): Promise<void> {
       kvCacheBytes: s.kvCacheBytes,
       peakRssBytes: process.resourceUsage().maxRSS * 1024,
     };
+    const verification = o.verify ? await verifyAgainstCpu(engine, dir, run, prompt.slice(0, 16)) : undefined;
     if (o.json) {
-      process.stdout.write(`${JSON.stringify(result)}\n`);
+      process.stdout.write(`${JSON.stringify({ ...result, verification })}\n`);
       return;
     }
+    if (verification) process.stdout.write(`verify vs cpu: ${JSON.stringify(verification)}\n`);
     process.stdout.write(
       [
         deviceLine(engine.info),

@@ -24,7 +24,7 @@ export class KvCache {
     for (const s of this.specs) {
       const dims = [1, this.numKvHeads, 1, s.lastDim];
       const n = this.numKvHeads * s.lastDim;
-      this.tensors.set(s.past, s.type === 'int8' ? new ort.Tensor('int8', new Int8Array(n), dims) : new ort.Tensor('float32', new Float32Array(n), dims));
+      this.tensors.set(s.past, s.type === 'uint8' ? new ort.Tensor('uint8', new Uint8Array(n).fill(128), dims) : new ort.Tensor('float32', new Float32Array(n), dims));
     }
     this.length = 0;
   }

@@ -21,7 +21,8 @@ export interface CompileOptions {
 export interface KvTensorSpec {
   past: string;
   present: string;
-  type: 'float32' | 'int8';
+  /** uint8 codes hold q + 128. */
+  type: 'float32' | 'uint8';
   /** Last dimension: head_dim, or 1 for scales. */
   lastDim: number;
 }
@@ -60,12 +61,12 @@ export function compileGraph(w: ModelWeights, opts: CompileOptions): CompiledGra
     for (const part of ['key', 'value']) {
       const specs: KvTensorSpec[] = kvQuantized
         ? [
-            { past: `past.${i}.${part}`, present: `present.${i}.${part}`, type: 'int8', lastDim: D },
+            { past: `past.${i}.${part}`, present: `present.${i}.${part}`, type: 'uint8', lastDim: D },
             { past: `past.${i}.${part}_scale`, present: `present.${i}.${part}_scale`, type: 'float32', lastDim: 1 },
           ]
         : [{ past: `past.${i}.${part}`, present: `present.${i}.${part}`, type: 'float32', lastDim: D }];
       for (const s of specs) {
-        g.input(s.past, s.type === 'int8' ? DT.INT8 : DT.FLOAT, [1, KVH, 'P', s.lastDim]);
+        g.input(s.past, s.type === 'uint8' ? DT.UINT8 : DT.FLOAT, [1, KVH, 'P', s.lastDim]);
         names.push(s.past);
         kv.push(s);
       }
@@ -151,10 +152,10 @@ export function compileGraph(w: ModelWeights, opts: CompileOptions): CompiledGra
       const { codes, scale } = kvQuantize(g, fresh, pos, opts.kvBits);
       const presentCodes = g.node('Concat', [pastInputs[i][2 * j], codes], { axis: 2 });
       const presentScale = g.node('Concat', [pastInputs[i][2 * j + 1], scale], { axis: 2 });
-      g.output(presentCodes, `present.${i}.${part}`, DT.INT8, [1, KVH, 'S', D]);
+      g.output(presentCodes, `present.${i}.${part}`, DT.UINT8, [1, KVH, 'S', D]);
       g.output(presentScale, `present.${i}.${part}_scale`, DT.FLOAT, [1, KVH, 'S', 1]);
       // Dequantize on read: attention runs in float32 on code * scale.
-      return g.node('Mul', [g.node('Cast', [presentCodes], { to: DT.FLOAT }), presentScale]);
+      return g.node('Mul', [g.node('Sub', [g.node('Cast', [presentCodes], { to: DT.FLOAT }), g.constF(128)]), presentScale]);
     });
     const expandKv = (t: string) => {
       const rep = H / KVH;
@@ -225,7 +226,8 @@ function kvQuantize(g: GraphBuilder, x: string, pos: string, bits: number): { co
   const qmin = g.node('Where', [isBos, g.constF(-QB - 1), g.constF(-Q - 1)]);
   const absMax = g.node('ReduceMax', [g.node('Abs', [x])], { axes: [-1], keepdims: 1 });
   const r = g.node('Round', [g.node('Div', [g.node('Mul', [x, qmax]), g.node('Add', [absMax, g.constF(1e-5)])])]);
-  const codes = g.node('Cast', [g.node('Min', [g.node('Max', [r, qmin]), qmax])], { to: DT.INT8 });
+  // Stored as q + 128 in uint8 (gpu-buffer tensors of onnxruntime-node cannot be int8).
+  const codes = g.node('Cast', [g.node('Add', [g.node('Min', [g.node('Max', [r, qmin]), qmax]), g.constF(128)])], { to: DT.UINT8 });
   return { codes, scale: g.node('Div', [absMax, qmax]) };
 }
 
