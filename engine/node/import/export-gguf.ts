@@ -61,9 +61,10 @@ function projectionData(w: BitLinearWeights, type: GgufWeightType, separateScale
   }
 }
 
-function matrixData(x: Float32Array | undefined, f16: Uint16Array | undefined, type: 'F16' | 'F32' | 'BF16'): Uint8Array {
+// Uses the stored F16 bits when there are some (reading `embed` of a file-backed model converts all of it).
+function matrixData(values: () => Float32Array, f16: Uint16Array | undefined, type: 'F16' | 'F32' | 'BF16'): Uint8Array {
   if (type === 'F16' && f16) return new Uint8Array(f16.buffer, f16.byteOffset, f16.byteLength);
-  if (!x) throw new Error('missing matrix');
+  const x = values();
   return type === 'F16' ? f32ToF16Bytes(x) : type === 'BF16' ? f32ToBf16Bytes(x) : f32ToBytes(x);
 }
 
@@ -73,7 +74,7 @@ export function planBitnetGguf(m: ExportableModel, opts: GgufExportOptions): { m
   const wt = opts.weightType;
   const separate = !!opts.separateScale && (wt === 'TQ2_0' || wt === 'TQ1_0');
   const embedType = opts.embedType ?? 'F16';
-  const fileType = wt === 'F16' || wt === 'F32' ? GGUF_FILE_TYPES[wt] : GGUF_FILE_TYPES[wt];
+  const fileType = GGUF_FILE_TYPES[wt];
   const tc = m.tokenizerConfig;
   const tplRaw = tc.chat_template;
   const eot = c.eosTokenIds.find((id) => id !== c.eosTokenIds[0]);
@@ -90,10 +91,8 @@ export function planBitnetGguf(m: ExportableModel, opts: GgufExportOptions): { m
   const w = m.weights;
   const d = c.hiddenSize;
   const tensors: Planned[] = [
-    { name: 'token_embd.weight', type: embedType, ne: [d, c.vocabSize], data: () => matrixData(w.embedF16 ? undefined : w.embed, w.embedF16, embedType) },
+    { name: 'token_embd.weight', type: embedType, ne: [d, c.vocabSize], data: () => matrixData(() => w.embed, w.embedF16, embedType) },
   ];
-  // A lazily converted embedding (F16 file) only has `embed` on access; matrixData needs one of them.
-  if (!w.embedF16) tensors[0].data = () => matrixData(w.embed, undefined, embedType);
   w.layers.forEach((layer, i) => {
     for (const [key, stem] of Object.entries(GGUF_NORM_NAMES) as [keyof typeof GGUF_NORM_NAMES, string][]) {
       tensors.push({ name: `blk.${i}.${stem}.weight`, type: 'F32', ne: [layer[key].length], data: () => f32ToBytes(layer[key]) });
@@ -106,7 +105,7 @@ export function planBitnetGguf(m: ExportableModel, opts: GgufExportOptions): { m
     }
   });
   tensors.push({ name: 'output_norm.weight', type: 'F32', ne: [d], data: () => f32ToBytes(w.norm) });
-  if (!c.tieWordEmbeddings) tensors.push({ name: 'output.weight', type: embedType, ne: [d, c.vocabSize], data: () => matrixData(w.lmHeadF16 ? undefined : w.lmHead, w.lmHeadF16, embedType) });
+  if (!c.tieWordEmbeddings) tensors.push({ name: 'output.weight', type: embedType, ne: [d, c.vocabSize], data: () => matrixData(() => w.lmHead!, w.lmHeadF16, embedType) });
   return { metadata, tensors };
 }
 
