@@ -101,6 +101,8 @@ export type Requests = typeof requests;
 export type RequestName = keyof Requests;
 export const REQUEST_NAMES = Object.keys(requests) as RequestName[];
 export type RequestParams<K extends RequestName> = z.input<Requests[K]['params']>;
+/** Params after validation (what a host's handler receives). */
+export type ParsedParams<K extends RequestName> = z.output<Requests[K]['params']>;
 export type RequestResult<K extends RequestName> = z.output<Requests[K]['result']>;
 export type GenerationStartedResult = z.infer<typeof GenerationStarted>;
 

@@ -12,6 +12,7 @@ import {
   type EventPayload,
   type GenerationStartedResult,
   type Message,
+  type ParsedParams,
   type RequestName,
   type RequestResult,
   type TokenSpan,
@@ -99,101 +100,88 @@ export class AppService {
   /** Validate and run one untrusted request. Throws BitLensError. */
   async handle(name: unknown, params: unknown): Promise<unknown> {
     const request = parseRequest(name, params);
-    return this.dispatch(request.name, request.params as never);
+    const handler = this.handlers[request.name] as (p: unknown) => Promise<unknown>;
+    return handler(request.params);
   }
 
-  private async dispatch<K extends RequestName>(name: K, p: never): Promise<RequestResult<RequestName>> {
-    const params = p as Record<string, unknown> & { conversationId: string };
-    switch (name) {
-      case 'models.list':
-        return { models: this.models.list(), activeModelId: this.engine.status.modelId ?? this.models.activeId };
-      case 'models.add':
-        return this.models.add(params.folder as string);
-      case 'models.select': {
-        const { modelId, scheme, kvBits, device, taps } = p as RequestResult<'models.list'>['models'][number]['run'] & { modelId: string };
-        const entry = this.models.get(modelId);
-        const release = await this.lock.acquire();
-        try {
-          const run = { scheme, kvBits, device, taps };
-          await this.models.select(modelId, run);
-          return await this.engine.load(modelId, entry.dir, run);
-        } finally {
-          release();
-        }
+  /** One handler per request, typed by the contract (params already validated). */
+  private readonly handlers: { [K in RequestName]: (p: ParsedParams<K>) => Promise<RequestResult<K>> } = {
+    'models.list': async () => ({ models: this.models.list(), activeModelId: this.engine.status.modelId ?? this.models.activeId }),
+    'models.add': (p) => this.models.add(p.folder),
+    'models.select': async ({ modelId, ...run }) => {
+      const entry = this.models.get(modelId);
+      const release = await this.lock.acquire();
+      try {
+        await this.models.select(modelId, run);
+        return await this.engine.load(modelId, entry.dir, run);
+      } finally {
+        release();
       }
-      case 'conversations.list':
-        return { conversations: this.store.list() };
-      case 'conversations.get':
-        return this.conversation(params.conversationId);
-      case 'conversations.create': {
-        const now = new Date().toISOString();
-        const c: Conversation = {
-          id: randomUUID(),
-          title: (params.title as string | undefined) || NEW_TITLE,
-          createdAt: now,
-          updatedAt: now,
-          systemPrompt: (params.systemPrompt as string | undefined) ?? '',
-          sampling: { ...DEFAULT_SAMPLING, ...(params.sampling as Partial<SamplingOptions> | undefined) },
-          messages: [],
-        };
-        await this.save(c);
-        return c;
-      }
-      case 'conversations.rename': {
-        const c = this.conversation(params.conversationId);
-        c.title = params.title as string;
-        await this.save(c);
-        return c;
-      }
-      case 'conversations.update': {
-        const c = this.conversation(params.conversationId);
-        if (params.systemPrompt !== undefined) c.systemPrompt = params.systemPrompt as string;
-        if (params.sampling) c.sampling = { ...c.sampling, ...(params.sampling as Partial<SamplingOptions>) };
-        await this.save(c);
-        return c;
-      }
-      case 'conversations.delete': {
-        if (this.running?.conversationId === params.conversationId) this.running.abort.abort();
-        return { deleted: await this.store.delete(params.conversationId) };
-      }
-      case 'conversations.export':
-        return exportConversation(this.conversation(params.conversationId), params.format as 'json' | 'markdown');
-      case 'chat.send': {
-        const c = this.conversation(params.conversationId);
-        const text = params.text as string;
-        c.messages.push({ id: randomUUID(), role: 'user', content: text, createdAt: new Date().toISOString() });
-        if (c.title === NEW_TITLE) c.title = text.replace(/\s+/g, ' ').trim().slice(0, 60);
-        return this.startGeneration(c);
-      }
-      case 'chat.regenerate': {
-        const c = this.conversation(params.conversationId);
-        if (c.messages.at(-1)?.role === 'assistant') c.messages.pop();
-        if (c.messages.at(-1)?.role !== 'user') throw new BitLensError('invalid_request', 'chat.regenerate: the conversation has no user message to answer');
-        return this.startGeneration(c);
-      }
-      case 'chat.editAndContinue': {
-        const c = this.conversation(params.conversationId);
-        const index = params.messageIndex as number;
-        const target = c.messages[index];
-        if (!target) throw new BitLensError('invalid_request', `chat.editAndContinue.messageIndex: no message ${index} (the conversation has ${c.messages.length})`);
-        if (target.role !== 'user') throw new BitLensError('invalid_request', `chat.editAndContinue.messageIndex: message ${index} is an assistant message; only user messages can be edited`);
-        c.messages.splice(index + 1);
-        c.messages[index] = { ...target, content: params.text as string };
-        return this.startGeneration(c);
-      }
-      case 'chat.stop': {
-        const r = this.running;
-        if (!r || r.conversationId !== params.conversationId) return { stopped: false };
-        r.abort.abort();
-        return { stopped: true };
-      }
-      case 'taps.get':
-        return { frame: this.taps.get(params.messageId as string, params.position as number) };
-      case 'engine.status':
-        return this.engine.status;
-    }
-    throw new BitLensError('invalid_request', `unknown request ${String(name)}`);
-  }
+    },
+    'conversations.list': async () => ({ conversations: this.store.list() }),
+    'conversations.get': async (p) => this.conversation(p.conversationId),
+    'conversations.create': async (p) => {
+      const now = new Date().toISOString();
+      const c: Conversation = {
+        id: randomUUID(),
+        title: p.title || NEW_TITLE,
+        createdAt: now,
+        updatedAt: now,
+        systemPrompt: p.systemPrompt ?? '',
+        sampling: { ...DEFAULT_SAMPLING, ...p.sampling },
+        messages: [],
+      };
+      await this.save(c);
+      return c;
+    },
+    'conversations.rename': async (p) => {
+      const c = this.conversation(p.conversationId);
+      c.title = p.title;
+      await this.save(c);
+      return c;
+    },
+    'conversations.update': async (p) => {
+      const c = this.conversation(p.conversationId);
+      if (p.systemPrompt !== undefined) c.systemPrompt = p.systemPrompt;
+      if (p.sampling) c.sampling = { ...c.sampling, ...p.sampling };
+      await this.save(c);
+      return c;
+    },
+    'conversations.delete': async (p) => {
+      if (this.running?.conversationId === p.conversationId) this.running.abort.abort();
+      return { deleted: await this.store.delete(p.conversationId) };
+    },
+    'conversations.export': async (p) => exportConversation(this.conversation(p.conversationId), p.format),
+    'chat.send': async (p) => {
+      const c = this.conversation(p.conversationId);
+      c.messages.push({ id: randomUUID(), role: 'user', content: p.text, createdAt: new Date().toISOString() });
+      if (c.title === NEW_TITLE) c.title = p.text.replace(/\s+/g, ' ').trim().slice(0, 60);
+      return this.startGeneration(c);
+    },
+    'chat.regenerate': async (p) => {
+      const c = this.conversation(p.conversationId);
+      if (c.messages.at(-1)?.role === 'assistant') c.messages.pop();
+      if (c.messages.at(-1)?.role !== 'user') throw new BitLensError('invalid_request', 'chat.regenerate: the conversation has no user message to answer');
+      return this.startGeneration(c);
+    },
+    'chat.editAndContinue': async (p) => {
+      const c = this.conversation(p.conversationId);
+      const target = c.messages[p.messageIndex];
+      if (!target) throw new BitLensError('invalid_request', `chat.editAndContinue.messageIndex: no message ${p.messageIndex} (the conversation has ${c.messages.length})`);
+      if (target.role !== 'user') throw new BitLensError('invalid_request', `chat.editAndContinue.messageIndex: message ${p.messageIndex} is an assistant message; only user messages can be edited`);
+      c.messages.splice(p.messageIndex + 1);
+      c.messages[p.messageIndex] = { ...target, content: p.text };
+      return this.startGeneration(c);
+    },
+    'chat.stop': async (p) => {
+      const r = this.running;
+      if (!r || r.conversationId !== p.conversationId) return { stopped: false };
+      r.abort.abort();
+      return { stopped: true };
+    },
+    'taps.get': async (p) => ({ frame: this.taps.get(p.messageId, p.position) }),
+    'engine.status': async () => this.engine.status,
+  };
 
   private conversation(id: string): Conversation {
     const c = this.store.get(id);
