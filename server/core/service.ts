@@ -149,6 +149,7 @@ export class AppService {
     },
     'conversations.delete': async (p) => {
       if (this.running?.conversationId === p.conversationId) this.running.abort.abort();
+      for (const m of this.store.get(p.conversationId)?.messages ?? []) this.taps.drop(m.id);
       return { deleted: await this.store.delete(p.conversationId) };
     },
     'conversations.export': async (p) => exportConversation(this.conversation(p.conversationId), p.format),
@@ -160,7 +161,7 @@ export class AppService {
     },
     'chat.regenerate': async (p) => {
       const c = this.conversation(p.conversationId);
-      if (c.messages.at(-1)?.role === 'assistant') c.messages.pop();
+      if (c.messages.at(-1)?.role === 'assistant') this.taps.drop(c.messages.pop()!.id);
       if (c.messages.at(-1)?.role !== 'user') throw new BitLensError('invalid_request', 'chat.regenerate: the conversation has no user message to answer');
       return this.startGeneration(c);
     },
@@ -169,7 +170,7 @@ export class AppService {
       const target = c.messages[p.messageIndex];
       if (!target) throw new BitLensError('invalid_request', `chat.editAndContinue.messageIndex: no message ${p.messageIndex} (the conversation has ${c.messages.length})`);
       if (target.role !== 'user') throw new BitLensError('invalid_request', `chat.editAndContinue.messageIndex: message ${p.messageIndex} is an assistant message; only user messages can be edited`);
-      c.messages.splice(p.messageIndex + 1);
+      for (const dropped of c.messages.splice(p.messageIndex + 1)) this.taps.drop(dropped.id);
       c.messages[p.messageIndex] = { ...target, content: p.text };
       return this.startGeneration(c);
     },
