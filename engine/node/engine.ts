@@ -22,6 +22,7 @@ import { SCHEMES } from '../common/scheme.js';
 import { chooseDevice, type Backend } from './backends.js';
 import { compileGraph, type CompiledGraph } from './graph/compile.js';
 import type { MatMulMode } from './graph/ops.js';
+import type { Target } from './graph/onnx-builder.js';
 import { KvCache, kvCacheBytes } from './kv-cache.js';
 import { loadModelDir } from './model-dir.js';
 import { projectionStats, weightBytes } from './model-info.js';
@@ -47,6 +48,8 @@ export interface EngineOptions {
    * kernels, exact through the sentinel layout), 'fp32' on GPU backends.
    */
   matmul?: MatMulMode;
+  /** Graph variant (compile.ts CompileOptions.target); default: 'gpu' for GPU backends. For tests. */
+  graphTarget?: Target;
 }
 
 /** Output of one graph run, already on the host. */
@@ -228,7 +231,13 @@ export async function createEngine(modelDir: string, run: RunOptions, opts: Engi
   const name = c.name ?? modelDir.split(/[\\/]/).filter(Boolean).pop() ?? modelDir;
   const codec = new TextCodec({ tokenizerJson: model.tokenizerJson, tokenizerConfig: model.tokenizerConfig, bosTokenId: c.bosTokenId, modelName: name });
   const compile = (device: Backend) =>
-    compileGraph(model.weights, { scheme: run.scheme, kvBits: run.kvBits, taps: run.taps, matmul: opts.matmul ?? (device === 'cpu' ? 'int8-exact' : 'fp32') });
+    compileGraph(model.weights, {
+      scheme: run.scheme,
+      kvBits: run.kvBits,
+      taps: run.taps,
+      target: opts.graphTarget ?? (device === 'cpu' ? 'cpu' : 'gpu'),
+      matmul: opts.matmul ?? (device === 'cpu' ? 'int8-exact' : 'fp32'),
+    });
   const choice = await chooseDevice(run.device);
   let device = choice.device;
   let note = choice.note;

@@ -24,7 +24,7 @@ export class KvCache {
     for (const s of this.specs) {
       const dims = [1, this.numKvHeads, 1, s.lastDim];
       const n = this.numKvHeads * s.lastDim;
-      this.tensors.set(s.past, s.type === 'uint8' ? new ort.Tensor('uint8', new Uint8Array(n).fill(128), dims) : new ort.Tensor('float32', new Float32Array(n), dims));
+      this.tensors.set(s.past, emptySlot(s.type, n, dims));
     }
     this.length = 0;
   }
@@ -50,6 +50,12 @@ export class KvCache {
   dispose(): void {
     this.disposeAll();
   }
+}
+
+/** The dummy slot: zeros (codes q + 128 = 128). */
+function emptySlot(type: KvTensorSpec['type'], n: number, dims: number[]): ort.Tensor {
+  if (type === 'uint8') return new ort.Tensor('uint8', new Uint8Array(n).fill(128), dims);
+  return new ort.Tensor('float32', new Float32Array(n), dims);
 }
 
 /**

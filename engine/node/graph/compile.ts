@@ -4,8 +4,8 @@
 import type { KvBits, Site } from '../../common/api.js';
 import { schemeUsesHadamard, siteQuantizer, type Scheme, type SiteQuantizer } from '../../common/scheme.js';
 import type { ModelWeights } from '../../common/weights.js';
-import { GraphBuilder, DT } from './onnx-builder.js';
-import { hadamardOp, packedMatMul, quantizeOp, rmsNorm, type MatMulMode, type Quantized } from './ops.js';
+import { GraphBuilder, DT, type Target } from './onnx-builder.js';
+import { hadamardOp, packedMatMul, quantizeOp, rmsNorm, roundHalfEven, type MatMulMode, type Quantized } from './ops.js';
 
 export interface CompileOptions {
   scheme: Scheme;
@@ -13,6 +13,11 @@ export interface CompileOptions {
   taps: boolean;
   /** Logits of the last new token only (default) or of every new token. */
   logits?: 'last' | 'all';
+  /**
+   * 'gpu': graph variants for GPU backends (rounding without ONNX Round, KV cache dequantized on
+   * write, see storeCodes). Default 'cpu'.
+   */
+  target?: Target;
   /** How the ternary matmuls run (ops.ts MatMulMode); default 'fp32'. */
   matmul?: MatMulMode;
 }
@@ -48,9 +53,14 @@ const BOS_KV_BITS = 8;
 
 export function compileGraph(w: ModelWeights, opts: CompileOptions): CompiledGraph {
   const c = w.config;
-  const g = new GraphBuilder();
+  const g = new GraphBuilder(opts.target ?? 'cpu');
   const { numHeads: H, numKvHeads: KVH, headDim: D, hiddenSize: d } = c;
   const kvQuantized = opts.kvBits !== 16;
+  // CPU: the cache holds uint8 codes (q + 128) and a float32 scale per token and head, dequantized
+  // on read. GPU backends: onnxruntime-node cannot hand out int8 GPU buffers and WebGPU has no uint8
+  // Concat, so the cache holds the dequantized values (code * scale, float32): same arithmetic,
+  // no memory saving there.
+  const storeCodes = kvQuantized && g.target === 'cpu';
   const acc = opts.matmul ?? 'fp32';
 
   const ids = g.input('input_ids', DT.INT64, [1, 'T']);
@@ -59,14 +69,14 @@ export function compileGraph(w: ModelWeights, opts: CompileOptions): CompiledGra
   for (let i = 0; i < c.numLayers; i++) {
     const names: string[] = [];
     for (const part of ['key', 'value']) {
-      const specs: KvTensorSpec[] = kvQuantized
+      const specs: KvTensorSpec[] = storeCodes
         ? [
             { past: `past.${i}.${part}`, present: `present.${i}.${part}`, type: 'uint8', lastDim: D },
             { past: `past.${i}.${part}_scale`, present: `present.${i}.${part}_scale`, type: 'float32', lastDim: 1 },
           ]
         : [{ past: `past.${i}.${part}`, present: `present.${i}.${part}`, type: 'float32', lastDim: D }];
       for (const s of specs) {
-        g.input(s.past, s.type === 'uint8' ? DT.UINT8 : DT.FLOAT, [1, KVH, 'P', s.lastDim]);
+        g.input(s.past, s.type === 'float32' ? DT.FLOAT : DT.UINT8, [1, KVH, 'P', s.lastDim]);
         names.push(s.past);
         kv.push(s);
       }
@@ -143,14 +153,19 @@ export function compileGraph(w: ModelWeights, opts: CompileOptions): CompiledGra
     const v = heads(v0, KVH);
 
     const [kFull, vFull] = ['key', 'value'].map((part, j) => {
-      const fresh = j === 0 ? k : v;
-      if (!kvQuantized) {
+      let fresh = j === 0 ? k : v;
+      if (!storeCodes) {
+        if (kvQuantized) {
+          const { codes, scale } = kvQuantize(g, fresh, pos, opts.kvBits);
+          fresh = g.node('Mul', [codes, scale]); // dequantize on write
+        }
         const present = g.node('Concat', [pastInputs[i][j], fresh], { axis: 2 });
         g.output(present, `present.${i}.${part}`, DT.FLOAT, [1, KVH, 'S', D]);
         return present;
       }
       const { codes, scale } = kvQuantize(g, fresh, pos, opts.kvBits);
-      const presentCodes = g.node('Concat', [pastInputs[i][2 * j], codes], { axis: 2 });
+      // Stored as q + 128 in uint8 (onnxruntime-node has no int8 GPU buffers; one layout everywhere).
+      const presentCodes = g.node('Concat', [pastInputs[i][2 * j], g.node('Cast', [g.node('Add', [codes, g.constF(128)])], { to: DT.UINT8 })], { axis: 2 });
       const presentScale = g.node('Concat', [pastInputs[i][2 * j + 1], scale], { axis: 2 });
       g.output(presentCodes, `present.${i}.${part}`, DT.UINT8, [1, KVH, 'S', D]);
       g.output(presentScale, `present.${i}.${part}_scale`, DT.FLOAT, [1, KVH, 'S', 1]);
@@ -216,7 +231,7 @@ function matrixInitializer(g: GraphBuilder, name: string, w: ModelWeights, key: 
 
 /**
  * KV quantization of the new tokens [1, KVH, T, D]: per token and head, symmetric absmax with
- * Q = 2^(bits-1) - 1; the token at position 0 (BOS) uses 8 bits.
+ * Q = 2^(bits-1) - 1; the token at position 0 (BOS) uses 8 bits. Codes as float integers.
  */
 function kvQuantize(g: GraphBuilder, x: string, pos: string, bits: number): { codes: string; scale: string } {
   const Q = 2 ** (bits - 1) - 1;
@@ -225,9 +240,7 @@ function kvQuantize(g: GraphBuilder, x: string, pos: string, bits: number): { co
   const qmax = g.node('Where', [isBos, g.constF(QB), g.constF(Q)]);
   const qmin = g.node('Where', [isBos, g.constF(-QB - 1), g.constF(-Q - 1)]);
   const absMax = g.node('ReduceMax', [g.node('Abs', [x])], { axes: [-1], keepdims: 1 });
-  const r = g.node('Round', [g.node('Div', [g.node('Mul', [x, qmax]), g.node('Add', [absMax, g.constF(1e-5)])])]);
-  // Stored as q + 128 in uint8 (gpu-buffer tensors of onnxruntime-node cannot be int8).
-  const codes = g.node('Cast', [g.node('Add', [g.node('Min', [g.node('Max', [r, qmin]), qmax]), g.constF(128)])], { to: DT.UINT8 });
-  return { codes, scale: g.node('Div', [absMax, qmax]) };
+  const r = roundHalfEven(g, g.node('Div', [g.node('Mul', [x, qmax]), g.node('Add', [absMax, g.constF(1e-5)])]));
+  return { codes: g.node('Min', [g.node('Max', [r, qmin]), qmax]), scale: g.node('Div', [absMax, qmax]) };
 }
 

@@ -10,7 +10,12 @@ export type DataType = onnxProto.onnx.TensorProto.DataType;
 export type Dim = number | string;
 export type AttrValue = number | number[] | string | { float: number } | { floats: number[] };
 
+/** Which kind of execution provider the graph is built for (some ops differ, see ops.ts). */
+export type Target = 'cpu' | 'gpu';
+
 export class GraphBuilder {
+  constructor(readonly target: Target = 'cpu') {}
+
   private readonly nodes: onnxProto.onnx.INodeProto[] = [];
   private readonly initializers: onnxProto.onnx.ITensorProto[] = [];
   private readonly inputs: onnxProto.onnx.IValueInfoProto[] = [];

@@ -7,9 +7,30 @@ import type { SiteQuantizer } from '../../common/scheme.js';
 import type { BitLinearWeights } from '../../common/weights.js';
 import { DT, type GraphBuilder } from './onnx-builder.js';
 
+/**
+ * RMSNorm(x) * weight over the last axis, as ORT's fused SimplifiedLayerNormalization (one kernel
+ * instead of six elementwise ops: each op is a dispatch on GPU backends).
+ */
 export function rmsNorm(g: GraphBuilder, x: string, weight: string, eps: number): string {
-  const ms = g.node('ReduceMean', [g.node('Mul', [x, x])], { axes: [-1], keepdims: 1 });
-  return g.node('Mul', [g.node('Div', [x, g.node('Sqrt', [g.node('Add', [ms, g.constF(eps)])])]), weight]);
+  return g.node('SimplifiedLayerNormalization', [x, weight], { axis: -1, epsilon: { float: eps }, stash_type: 1 });
+}
+
+/**
+ * Round half to even. ONNX Round is exactly that, but GPU backends lack a kernel for it (ORT would
+ * run it on the CPU, two copies per quantizer), so there it is built from exact float32 steps:
+ * r = floor(x), d = x - r (exact), result r + (d > 0.5 || (d == 0.5 && r is odd)).
+ */
+export function roundHalfEven(g: GraphBuilder, x: string): string {
+  if (g.target === 'cpu') return g.node('Round', [x]);
+  const r = g.node('Floor', [x]);
+  const d = g.node('Sub', [x, r]);
+  const half = g.constF(0.5);
+  const odd = g.node('Not', [g.node('Equal', [g.node('Mul', [g.node('Floor', [g.node('Mul', [r, half])]), g.constF(2)]), r])]);
+  const one = g.constF(1);
+  const zero = g.constF(0);
+  // (WebGPU has no Or kernel: nested Where.)
+  const up = g.node('Where', [g.node('Greater', [d, half]), one, g.node('Where', [g.node('And', [g.node('Equal', [d, half]), odd]), one, zero])]);
+  return g.node('Add', [r, up]);
 }
 
 /** A linear input after its site quantizer: integer-valued codes and the per-token scale [1, T, 1]. */
@@ -30,7 +51,7 @@ export function quantizeOp(g: GraphBuilder, kind: SiteQuantizer, x: string, widt
   const s = g.node(int8 ? 'ReduceMax' : 'ReduceMean', [abs], { axes: [-1], keepdims: 1 });
   const Q = int8 ? 127 : Math.sqrt(7);
   const [lo, hi] = int8 ? [-128, 127] : [-8, 7];
-  const r = g.node('Round', [g.node('Div', [g.node('Mul', [x, g.constF(Q)]), g.node('Add', [s, g.constF(QUANT_EPS)])])]);
+  const r = roundHalfEven(g, g.node('Div', [g.node('Mul', [x, g.constF(Q)]), g.node('Add', [s, g.constF(QUANT_EPS)])]));
   let q = g.node('Clip', [r, g.constF(lo), g.constF(hi)]);
   if (kind === 'int8-top50') {
     // a4.8 W_o input: keep the width/2 channels of largest |x| per token (TopK prefers lower indices on ties).

@@ -29,8 +29,12 @@ const SHAPES: [string, ModelConfig][] = [
 const outcomes: { name: string; strict: boolean }[] = [];
 
 // CPU sessions use the int8 kernels with the sentinel layout by default (graph/ops.ts); GPU backends
-// use the float32 path, checked here on the CPU for the first shape.
-const MODES = [['default (int8-exact on cpu)', undefined], ['fp32 matmul (GPU path)', 'fp32']] as const;
+// use the float32 path and the GPU graph variant (Floor-based rounding, KV dequantized on write), checked
+// here on the CPU for the first shape.
+const MODES = [
+  ['default (int8-exact on cpu)', {}],
+  ['GPU graph: fp32 matmul, Floor rounding, KV dequantized on write', { matmul: 'fp32', graphTarget: 'gpu' }],
+] as const;
 
 describe.each(SHAPES.flatMap(([label, config], i) => MODES.filter((_, m) => m === 0 || i === 0).map(([mode, matmul]) => [`${label}, ${mode}`, config, matmul] as const)))('engine vs reference: %s', (_label, config, matmul) => {
   let model: TempModel;
@@ -42,7 +46,7 @@ describe.each(SHAPES.flatMap(([label, config], i) => MODES.filter((_, m) => m ==
   for (const scheme of SCHEMES) {
     for (const kvBits of KV_BITS) {
       it(`${scheme}, KV ${kvBits} bits: logits, taps and 32 greedy tokens`, async () => {
-        const engine = await createEngine(model.dir, { scheme, kvBits, device: 'cpu', taps: true }, { matmul });
+        const engine = await createEngine(model.dir, { scheme, kvBits, device: 'cpu', taps: true }, { ...matmul });
         const ref = new ReferenceModel(model.weights, { scheme, kvBits });
         let ids = [BOS, 72, 101, 108, 108, 111]; // BOS "Hello"
         let maxLogit = 0;
@@ -74,7 +78,7 @@ describe.each(SHAPES.flatMap(([label, config], i) => MODES.filter((_, m) => m ==
         expect(ortTokens).toEqual(refTokens);
         expect(maxLogit).toBeLessThan(FLIP);
         expect(maxTap).toBeLessThan(FLIP);
-        outcomes.push({ name: `${config.hiddenSize}/${scheme}/${kvBits}/${matmul ?? 'default'}`, strict: maxLogit < STRICT && maxTap < STRICT });
+        outcomes.push({ name: `${config.hiddenSize}/${scheme}/${kvBits}/${'graphTarget' in matmul ? 'gpu' : 'cpu'}`, strict: maxLogit < STRICT && maxTap < STRICT });
       });
     }
   }

@@ -1,0 +1,115 @@
+// Loads the native CPU addon (native/, built by `npm install` through scripts/build-native.mjs).
+// Never throws at import: loadNativeAddon() says why the addon is unavailable (not built, failed
+// to load, or no kernel path for this CPU), and requireNativeAddon() turns that into a clear error.
+// The addon itself picks AVX-512 / AVX2 / NEON / portable kernels from the CPU's features at run
+// time, so a build never executes an instruction the CPU lacks.
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const NATIVE_ISAS = ['portable', 'avx2', 'avx512', 'neon'] as const;
+export type NativeIsa = (typeof NATIVE_ISAS)[number];
+
+export interface NativeCpuInfo {
+  /** CPU features the dispatcher looked at (e.g. avx2, avx512vnni). */
+  features: string[];
+  /** Kernel paths this CPU and build can run. */
+  supported: NativeIsa[];
+  /** The path used by default. */
+  best: NativeIsa;
+}
+
+export type NativeQuantKind = 'int8' | 'int4' | 'int8-top50' | 'kv';
+
+/** The per-layer quantizer inputs of the last token, float64 like ReferenceModel.lastTaps. */
+export interface NativeLayerTaps {
+  qkv: Float64Array;
+  o: Float64Array;
+  gateup: Float64Array;
+  down: Float64Array;
+  oPreHadamard?: Float64Array;
+  downPreHadamard?: Float64Array;
+}
+
+export interface NativeModelHandle {
+  forward(ids: Int32Array): Float32Array;
+  reset(): void;
+  taps(): NativeLayerTaps[];
+  readonly position: number;
+  readonly isa: NativeIsa;
+  readonly threads: number;
+  readonly weightBytes: number;
+}
+
+export interface NativeAddon {
+  cpuInfo(): NativeCpuInfo;
+  quantize(kind: NativeQuantKind, x: Float64Array | Float32Array, bits?: number): { q: Int8Array; scale: number };
+  /** In place over the whole array (width = its length). */
+  hadamard(x: Float64Array | Float32Array, inverse?: boolean): void;
+  /** Integer products of packed ternary rows (docs/model-format.md layout) with `batch` int8 vectors. */
+  ternaryMatmul(packed: Uint8Array, rows: number, cols: number, xq: Int8Array, batch: number, isa?: NativeIsa): Int32Array;
+  NativeModel: new (spec: object, run: object) => NativeModelHandle;
+}
+
+export type NativeStatus = { available: true; addon: NativeAddon; cpu: NativeCpuInfo; path: string } | { available: false; reason: string };
+
+export class NativeUnavailableError extends Error {
+  constructor(reason: string) {
+    super(`the native CPU backend is unavailable: ${reason}`);
+    this.name = 'NativeUnavailableError';
+  }
+}
+
+const ADDON_FILE = path.join('native', 'build', 'Release', 'bitlens_native.node');
+
+/** native/build/Release/bitlens_native.node above this module (source tree, dist/ or an unpacked app), or BITLENS_NATIVE_ADDON. */
+function findAddon(): string | undefined {
+  const env = process.env.BITLENS_NATIVE_ADDON;
+  if (env) return env;
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    for (const base of [dir, dir.replace(/app\.asar(?=[\\/]|$)/, 'app.asar.unpacked')]) {
+      const p = path.join(base, ADDON_FILE);
+      if (existsSync(p)) return p;
+    }
+    dir = path.dirname(dir);
+  }
+  return undefined;
+}
+
+let cached: NativeStatus | undefined;
+
+export function loadNativeAddon(): NativeStatus {
+  if (cached) return cached;
+  const file = findAddon();
+  if (!file) {
+    cached = { available: false, reason: `${ADDON_FILE} not found (it is built by "npm install"; run "npm run build:native" to see why it was not)` };
+    return cached;
+  }
+  try {
+    const addon = createRequire(import.meta.url)(file) as NativeAddon;
+    const cpu = addon.cpuInfo();
+    cached = { available: true, addon, cpu, path: file };
+  } catch (e) {
+    cached = { available: false, reason: `${file} could not be loaded: ${(e as Error).message}` };
+  }
+  return cached;
+}
+
+export function requireNativeAddon(): NativeAddon {
+  const s = loadNativeAddon();
+  if (!s.available) throw new NativeUnavailableError(s.reason);
+  return s.addon;
+}
+
+/** Throws a clear error when `isa` cannot run here (unknown name, other architecture, CPU lacks it). */
+export function checkIsa(isa: string): NativeIsa {
+  if (!(NATIVE_ISAS as readonly string[]).includes(isa)) throw new RangeError(`unknown native kernel path ${JSON.stringify(isa)} (expected one of ${NATIVE_ISAS.join(', ')})`);
+  const s = loadNativeAddon();
+  if (!s.available) throw new NativeUnavailableError(s.reason);
+  if (!(s.cpu.supported as string[]).includes(isa)) {
+    throw new NativeUnavailableError(`this CPU cannot run the ${isa} kernels (CPU features: ${s.cpu.features.join(' ') || 'none detected'}; usable: ${s.cpu.supported.join(', ')})`);
+  }
+  return isa as NativeIsa;
+}

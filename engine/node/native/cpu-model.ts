@@ -1,0 +1,93 @@
+// NativeCpuModel: the forward pass of ReferenceModel (engine/common/reference.ts) on the native
+// kernels, for CPU decoding. Same semantics: forward(tokenIds) appends to the KV cache and returns
+// the logits of the last token; reset() empties the cache; lastTaps holds the quantizer inputs of
+// the last token when taps are on. Quantized codes and integer sums are exactly the reference's;
+// attention and the LM head run in float32, so logits match to rounding.
+import { availableParallelism } from 'node:os';
+import type { KvBits, Site } from '../../common/api.js';
+import { SITES } from '../../common/api.js';
+import { schemeUsesHadamard, siteQuantizer, type Scheme } from '../../common/scheme.js';
+import type { ModelWeights } from '../../common/weights.js';
+import { checkIsa, requireNativeAddon, type NativeIsa, type NativeLayerTaps, type NativeModelHandle } from './addon.js';
+
+export interface NativeCpuOptions {
+  scheme: Scheme;
+  kvBits: KvBits;
+  /** Worker threads including the caller's (default: all cores). */
+  threads?: number;
+  /** Kernel path (default: the fastest this CPU supports). */
+  isa?: NativeIsa;
+  /** Keep the quantizer inputs of the last token of every forward() (inspector). */
+  taps?: boolean;
+}
+
+export class NativeCpuModel {
+  readonly scheme: Scheme;
+  readonly kvBits: KvBits;
+  private readonly handle: NativeModelHandle;
+  private readonly tapsOn: boolean;
+
+  constructor(weights: ModelWeights, opts: NativeCpuOptions) {
+    const addon = requireNativeAddon();
+    const threads = opts.threads ?? availableParallelism();
+    if (!Number.isInteger(threads) || threads < 1 || threads > 256) throw new RangeError(`threads must be an integer in 1..256, got ${threads}`);
+    const c = weights.config;
+    const spec = {
+      ...c,
+      // The F16 bits when the file has them (half the memory traffic of the LM head); else float32.
+      embedF16: weights.embedF16,
+      embed: weights.embedF16 ? undefined : weights.embed,
+      lmHeadF16: weights.lmHeadF16,
+      lmHead: weights.lmHeadF16 ? undefined : weights.lmHead,
+      norm: weights.norm,
+      layers: weights.layers,
+    };
+    const run = {
+      sites: SITES.map((s: Site) => siteQuantizer(opts.scheme, s)),
+      hadamard: schemeUsesHadamard(opts.scheme),
+      kvBits: opts.kvBits,
+      threads,
+      isa: opts.isa === undefined ? undefined : checkIsa(opts.isa),
+      taps: opts.taps ?? false,
+    };
+    this.handle = new addon.NativeModel(spec, run);
+    this.scheme = opts.scheme;
+    this.kvBits = opts.kvBits;
+    this.tapsOn = run.taps;
+  }
+
+  /** Runs the tokens after the cached ones and returns the logits of the last token. */
+  forward(tokenIds: number[] | Int32Array): Float32Array {
+    if (tokenIds.length === 0) throw new RangeError('forward() needs at least one token');
+    for (const id of tokenIds) if (!Number.isInteger(id)) throw new RangeError(`token id ${id} is not an integer`);
+    return this.handle.forward(tokenIds instanceof Int32Array ? tokenIds : Int32Array.from(tokenIds));
+  }
+
+  reset(): void {
+    this.handle.reset();
+  }
+
+  /** Number of positions in the KV cache. */
+  get position(): number {
+    return this.handle.position;
+  }
+
+  /** Per layer, the quantizer inputs of the last token of the last forward() (empty with taps off). */
+  get lastTaps(): NativeLayerTaps[] {
+    return this.tapsOn ? this.handle.taps() : [];
+  }
+
+  /** The kernel path in use. */
+  get isa(): NativeIsa {
+    return this.handle.isa;
+  }
+
+  get threads(): number {
+    return this.handle.threads;
+  }
+
+  /** Bytes of ternary weights in the kernel layout. */
+  get weightBytes(): number {
+    return this.handle.weightBytes;
+  }
+}
