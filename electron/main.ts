@@ -19,6 +19,8 @@ const engineEntry = path.join(distDir, 'server', 'core', 'engine-process.js');
 // Packaged: electron-builder's extraResources puts the models next to app.asar.
 const modelsDir = app.isPackaged ? path.join(process.resourcesPath, 'models') : path.join(distDir, '..', 'assets', 'models');
 
+// Every renderer sandboxed, whatever a window's options say.
+app.enableSandbox();
 protocol.registerSchemesAsPrivileged([{ scheme: APP_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true } }]);
 
 if (!app.requestSingleInstanceLock()) {
@@ -48,6 +50,7 @@ async function start(): Promise<void> {
 
   // No permissions (camera, notifications...), no remote content.
   session.defaultSession.setPermissionRequestHandler((_wc, _permission, callback) => callback(false));
+  session.defaultSession.setPermissionCheckHandler(() => false);
   session.defaultSession.webRequest.onBeforeRequest((details, callback) => {
     const scheme = details.url.split(':')[0];
     callback({ cancel: !(scheme === APP_SCHEME || scheme === 'devtools' || scheme === 'data' || scheme === 'blob') });

@@ -46,6 +46,7 @@ describe('electron-builder configuration', () => {
     expect(targets(config.win?.target)).toEqual(['nsis']);
     expect(targets(config.mac?.target)).toEqual(['dmg', 'zip']);
     expect(config.asar).toBe(true);
+    expect(config.electronFuses).toMatchObject({ runAsNode: false, enableNodeOptionsEnvironmentVariable: false, enableNodeCliInspectArguments: false, onlyLoadAppFromAsar: true, grantFileProtocolExtraPrivileges: false });
   });
 
   it("packages the compiled entry points and not sources, tests or source maps", async () => {
