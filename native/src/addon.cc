@@ -1,0 +1,319 @@
+// Node-API bindings (node-addon-api, ABI-stable: one build loads in Node and Electron). Every
+// entry point validates its arguments and throws a JavaScript error naming the problem; C++
+// exceptions from the kernels become JavaScript errors too (NAPI_CPP_EXCEPTIONS).
+#include <napi.h>
+
+#include <cmath>
+#include <memory>
+#include <string>
+
+#include "kernels.h"
+#include "model.h"
+
+namespace bitlens {
+namespace {
+
+Isa parseIsa(const Napi::Env& env, const Napi::Value& v) {
+  if (v.IsUndefined() || v.IsNull()) return bestIsa();
+  if (!v.IsString()) throw Napi::TypeError::New(env, "isa must be a string");
+  const std::string s = v.As<Napi::String>();
+  Isa isa;
+  if (s == "portable") isa = Isa::Portable;
+  else if (s == "avx2") isa = Isa::Avx2;
+  else if (s == "avx512") isa = Isa::Avx512;
+  else if (s == "neon") isa = Isa::Neon;
+  else throw Napi::RangeError::New(env, "unknown isa \"" + s + "\" (expected portable, avx2, avx512 or neon)");
+  if (!isaSupported(isa)) throw Napi::Error::New(env, "this CPU or build does not support the " + s + " kernels");
+  return isa;
+}
+
+template <typename T>
+T typed(const Napi::Env& env, const Napi::Value& v, napi_typedarray_type type, const char* what) {
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != type) throw Napi::TypeError::New(env, std::string(what) + " has the wrong array type");
+  return v.As<T>();
+}
+
+size_t uint(const Napi::Env& env, const Napi::Object& o, const char* key) {
+  const Napi::Value v = o.Get(key);
+  if (!v.IsNumber()) throw Napi::TypeError::New(env, std::string(key) + " must be a number");
+  const double d = v.As<Napi::Number>().DoubleValue();
+  if (!(d >= 0) || d != std::floor(d) || d > 9007199254740991.0) throw Napi::RangeError::New(env, std::string(key) + " must be a non-negative integer");
+  return static_cast<size_t>(d);
+}
+
+Napi::Value CpuInfo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = Napi::Object::New(env);
+  Napi::Array features = Napi::Array::New(env), supported = Napi::Array::New(env);
+  uint32_t i = 0;
+  for (const std::string& f : cpuFeatureNames()) features.Set(i++, f);
+  i = 0;
+  for (Isa isa : {Isa::Portable, Isa::Avx2, Isa::Avx512, Isa::Neon})
+    if (isaSupported(isa)) supported.Set(i++, isaName(isa));
+  o.Set("features", features);
+  o.Set("supported", supported);
+  o.Set("best", isaName(bestIsa()));
+  return o;
+}
+
+// quantize(kind, x: Float64Array | Float32Array, bits?) -> { q: Int8Array, scale }
+Napi::Value Quantize(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsString()) throw Napi::TypeError::New(env, "quantize: kind must be a string");
+  const std::string kind = info[0].As<Napi::String>();
+  if (!info[1].IsTypedArray()) throw Napi::TypeError::New(env, "quantize: x must be a Float64Array or Float32Array");
+  auto arr = info[1].As<Napi::TypedArray>();
+  const size_t n = arr.ElementLength();
+  Napi::Int8Array q = Napi::Int8Array::New(env, n);
+  double scale;
+  if (arr.TypedArrayType() == napi_float64_array) {
+    const double* x = arr.As<Napi::Float64Array>().Data();
+    if (kind == "int8") scale = quantInt8Absmax(x, n, q.Data());
+    else if (kind == "int4") scale = quantInt4Absmean(x, n, q.Data());
+    else if (kind == "int8-top50") scale = quantInt8Top50(x, n, q.Data());
+    else if (kind == "kv") {
+      if (!info[2].IsNumber()) throw Napi::TypeError::New(env, "quantize: kv needs bits");
+      scale = quantKv(x, n, info[2].As<Napi::Number>().Int32Value(), q.Data());
+    } else throw Napi::RangeError::New(env, "quantize: unknown kind \"" + kind + "\" (expected int8, int4, int8-top50 or kv)");
+  } else if (arr.TypedArrayType() == napi_float32_array) {
+    const float* x = arr.As<Napi::Float32Array>().Data();
+    if (kind == "int8") scale = quantInt8Absmax(x, n, q.Data());
+    else if (kind == "int4") scale = quantInt4Absmean(x, n, q.Data());
+    else if (kind == "int8-top50") scale = quantInt8Top50(x, n, q.Data());
+    else throw Napi::RangeError::New(env, "quantize: unknown kind \"" + kind + "\" for Float32Array (expected int8, int4 or int8-top50)");
+  } else {
+    throw Napi::TypeError::New(env, "quantize: x must be a Float64Array or Float32Array");
+  }
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("q", q);
+  o.Set("scale", scale);
+  return o;
+}
+
+// hadamard(x: Float64Array | Float32Array, inverse?) in place over the whole array.
+Napi::Value Hadamard(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsTypedArray()) throw Napi::TypeError::New(env, "hadamard: x must be a Float64Array or Float32Array");
+  auto arr = info[0].As<Napi::TypedArray>();
+  const bool inverse = info[1].IsBoolean() && info[1].As<Napi::Boolean>().Value();
+  try {
+    const HadamardPlan plan = hadamardPlan(arr.ElementLength());
+    if (arr.TypedArrayType() == napi_float64_array) hadamardTransform(plan, arr.As<Napi::Float64Array>().Data(), inverse);
+    else if (arr.TypedArrayType() == napi_float32_array) hadamardTransform(plan, arr.As<Napi::Float32Array>().Data(), inverse);
+    else throw Napi::TypeError::New(env, "hadamard: x must be a Float64Array or Float32Array");
+  } catch (const std::invalid_argument& e) {
+    throw Napi::RangeError::New(env, e.what());
+  }
+  return env.Undefined();
+}
+
+// ternaryMatmul(packed: Uint8Array, rows, cols, xq: Int8Array (batch * cols), batch, isa?) -> Int32Array (batch * rows)
+Napi::Value TernaryMatmul(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto packed = typed<Napi::Uint8Array>(env, info[0], napi_uint8_array, "packed");
+  const size_t rows = info[1].As<Napi::Number>().Int64Value(), cols = info[2].As<Napi::Number>().Int64Value();
+  auto xq = typed<Napi::Int8Array>(env, info[3], napi_int8_array, "xq");
+  const size_t batch = info[4].As<Napi::Number>().Int64Value();
+  const Isa isa = parseIsa(env, info[5]);
+  if (cols % 4 || packed.ElementLength() != rows * cols / 4) throw Napi::RangeError::New(env, "ternaryMatmul: packed size does not match rows x cols / 4");
+  if (xq.ElementLength() != batch * cols) throw Napi::RangeError::New(env, "ternaryMatmul: xq length must be batch * cols");
+  TernaryMatrix m;
+  try {
+    m = repackTernary(packed.Data(), rows, cols, isa);
+  } catch (const std::invalid_argument& e) {
+    throw Napi::RangeError::New(env, e.what());
+  }
+  std::vector<int8_t> x(batch * m.colsPadded, 0);
+  std::vector<int32_t> sums(batch, 0);
+  for (size_t b = 0; b < batch; b++)
+    for (size_t c = 0; c < cols; c++) sums[b] += x[b * m.colsPadded + c] = xq.Data()[b * cols + c];
+  Napi::Int32Array out = Napi::Int32Array::New(env, batch * rows);
+  ternaryMatmulInt8(m, x.data(), sums.data(), batch, out.Data(), 0, rows);
+  return out;
+}
+
+SiteQuant parseSite(const Napi::Env& env, const Napi::Value& v) {
+  const std::string s = v.IsString() ? v.As<Napi::String>().Utf8Value() : "";
+  if (s == "none") return SiteQuant::None;
+  if (s == "int8") return SiteQuant::Int8;
+  if (s == "int4") return SiteQuant::Int4;
+  if (s == "int8-top50") return SiteQuant::Int8Top50;
+  throw Napi::RangeError::New(env, "unknown site quantizer \"" + s + "\"");
+}
+
+class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
+ public:
+  static Napi::Function Init(Napi::Env env) {
+    return DefineClass(env, "NativeModel",
+                       {InstanceMethod("forward", &ModelWrap::Forward), InstanceMethod("reset", &ModelWrap::Reset),
+                        InstanceMethod("taps", &ModelWrap::Taps), InstanceAccessor("position", &ModelWrap::Position, nullptr),
+                        InstanceAccessor("isa", &ModelWrap::IsaName, nullptr), InstanceAccessor("threads", &ModelWrap::Threads, nullptr),
+                        InstanceAccessor("weightBytes", &ModelWrap::WeightBytes, nullptr)});
+  }
+
+  // new NativeModel(spec, run): spec = { config numbers, activation, embed / embedF16, lmHead / lmHeadF16, norm, layers[] },
+  // run = { sites: [qkv, o, gateup, down], hadamard, kvBits, threads, isa, taps }.
+  explicit ModelWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ModelWrap>(info) {
+    Napi::Env env = info.Env();
+    if (!info[0].IsObject() || !info[1].IsObject()) throw Napi::TypeError::New(env, "NativeModel(spec, run) needs two objects");
+    const Napi::Object spec = info[0].As<Napi::Object>(), run = info[1].As<Napi::Object>();
+    ModelConfig c;
+    c.vocab = uint(env, spec, "vocabSize");
+    c.d = uint(env, spec, "hiddenSize");
+    c.layers = uint(env, spec, "numLayers");
+    c.heads = uint(env, spec, "numHeads");
+    c.kvHeads = uint(env, spec, "numKvHeads");
+    c.headDim = uint(env, spec, "headDim");
+    c.ffn = uint(env, spec, "intermediateSize");
+    c.maxPos = uint(env, spec, "maxPositionEmbeddings");
+    c.eps = spec.Get("rmsNormEps").As<Napi::Number>().DoubleValue();
+    c.theta = spec.Get("ropeTheta").As<Napi::Number>().DoubleValue();
+    const std::string act = spec.Get("activation").IsString() ? spec.Get("activation").As<Napi::String>().Utf8Value() : "";
+    if (act != "relu2glu" && act != "swiglu") throw Napi::RangeError::New(env, "activation must be relu2glu or swiglu");
+    c.relu2 = act == "relu2glu";
+    if (!c.heads || !c.kvHeads || c.heads % c.kvHeads || c.headDim % 2 || c.headDim > 1024 || !c.vocab || !c.d)
+      throw Napi::RangeError::New(env, "NativeModel: inconsistent head / width configuration");
+
+    RunConfig rc;
+    const Napi::Value sites = run.Get("sites");
+    if (!sites.IsArray() || sites.As<Napi::Array>().Length() != 4) throw Napi::TypeError::New(env, "run.sites must be 4 quantizer names");
+    for (uint32_t i = 0; i < 4; i++) rc.sites[i] = parseSite(env, sites.As<Napi::Array>().Get(i));
+    rc.hadamard = run.Get("hadamard").ToBoolean();
+    rc.kvBits = static_cast<int>(uint(env, run, "kvBits"));
+    if (rc.kvBits != 16 && (rc.kvBits < 2 || rc.kvBits > 8)) throw Napi::RangeError::New(env, "kvBits must be 16 or 2..8");
+    rc.threads = static_cast<int>(uint(env, run, "threads"));
+    if (rc.threads < 1 || rc.threads > 256) throw Napi::RangeError::New(env, "threads must be in 1..256");
+    rc.isa = parseIsa(env, run.Get("isa"));
+    rc.taps = run.Get("taps").ToBoolean();
+
+    const uint16_t *e16 = nullptr, *h16 = nullptr;
+    const float *e32 = nullptr, *h32 = nullptr;
+    const size_t embedLen = c.vocab * c.d;
+    auto table = [&](const char* f16Key, const char* f32Key, const uint16_t*& p16, const float*& p32, bool required) {
+      const Napi::Value v16 = spec.Get(f16Key), v32 = spec.Get(f32Key);
+      if (v16.IsTypedArray()) {
+        auto a = typed<Napi::Uint16Array>(env, v16, napi_uint16_array, f16Key);
+        if (a.ElementLength() != embedLen) throw Napi::RangeError::New(env, std::string(f16Key) + " must have vocabSize * hiddenSize elements");
+        p16 = a.Data();
+        refs_.push_back(Napi::Persistent(a.As<Napi::Object>()));
+      } else if (v32.IsTypedArray()) {
+        auto a = typed<Napi::Float32Array>(env, v32, napi_float32_array, f32Key);
+        if (a.ElementLength() != embedLen) throw Napi::RangeError::New(env, std::string(f32Key) + " must have vocabSize * hiddenSize elements");
+        p32 = a.Data();
+        refs_.push_back(Napi::Persistent(a.As<Napi::Object>()));
+      } else if (required) {
+        throw Napi::TypeError::New(env, std::string("spec needs ") + f16Key + " (Uint16Array) or " + f32Key + " (Float32Array)");
+      }
+    };
+    table("embedF16", "embed", e16, e32, true);
+    table("lmHeadF16", "lmHead", h16, h32, false);
+
+    auto floats = [&](const Napi::Object& o, const char* key, size_t n) {
+      auto a = typed<Napi::Float32Array>(env, o.Get(key), napi_float32_array, key);
+      if (a.ElementLength() != n) throw Napi::RangeError::New(env, std::string(key) + " must have " + std::to_string(n) + " elements");
+      return std::vector<float>(a.Data(), a.Data() + n);
+    };
+    const Napi::Value layersV = spec.Get("layers");
+    if (!layersV.IsArray() || layersV.As<Napi::Array>().Length() != c.layers) throw Napi::TypeError::New(env, "spec.layers must have numLayers entries");
+    std::vector<Layer> layers(c.layers);
+    const size_t attn = c.heads * c.headDim, kvw = c.kvHeads * c.headDim;
+    for (uint32_t i = 0; i < c.layers; i++) {
+      const Napi::Object l = layersV.As<Napi::Array>().Get(i).As<Napi::Object>();
+      Layer& L = layers[i];
+      L.inputNorm = floats(l, "inputNorm", c.d);
+      L.attnSubNorm = floats(l, "attnSubNorm", attn);
+      L.postAttnNorm = floats(l, "postAttnNorm", c.d);
+      L.ffnSubNorm = floats(l, "ffnSubNorm", c.ffn);
+      auto lin = [&](const char* key, Linear& out, size_t rows, size_t cols) {
+        const Napi::Value v = l.Get(key);
+        if (!v.IsObject()) throw Napi::TypeError::New(env, std::string("layer ") + std::to_string(i) + ": missing projection " + key);
+        const Napi::Object p = v.As<Napi::Object>();
+        auto packed = typed<Napi::Uint8Array>(env, p.Get("packed"), napi_uint8_array, key);
+        if (uint(env, p, "rows") != rows || uint(env, p, "cols") != cols || packed.ElementLength() != rows * cols / 4)
+          throw Napi::RangeError::New(env, std::string("layer ") + std::to_string(i) + " " + key + ": shape does not match the config");
+        try {
+          out.w = repackTernary(packed.Data(), rows, cols, rc.isa);
+        } catch (const std::invalid_argument& e) {
+          throw Napi::RangeError::New(env, std::string("layer ") + std::to_string(i) + " " + key + ": " + e.what());
+        }
+        out.alpha = p.Get("alpha").As<Napi::Number>().DoubleValue();
+      };
+      lin("q", L.q, attn, c.d);
+      lin("k", L.k, kvw, c.d);
+      lin("v", L.v, kvw, c.d);
+      lin("o", L.o, c.d, attn);
+      lin("gate", L.gate, c.ffn, c.d);
+      lin("up", L.up, c.ffn, c.d);
+      lin("down", L.down, c.d, c.ffn);
+    }
+    std::vector<float> norm = floats(spec, "norm", c.d);
+    try {
+      model_ = std::make_unique<Model>(c, rc, std::move(layers), std::move(norm), e16, e32, h16, h32);
+    } catch (const std::invalid_argument& e) {
+      throw Napi::RangeError::New(env, e.what());
+    }
+  }
+
+ private:
+  // forward(ids: Int32Array) -> Float32Array logits of the last token
+  Napi::Value Forward(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    auto ids = typed<Napi::Int32Array>(env, info[0], napi_int32_array, "ids");
+    std::vector<int32_t> v(ids.Data(), ids.Data() + ids.ElementLength());
+    Napi::Float32Array logits = Napi::Float32Array::New(env, model_->config().vocab);
+    try {
+      model_->forward(v, logits.Data());
+    } catch (const std::invalid_argument& e) {
+      throw Napi::RangeError::New(env, e.what());
+    }
+    return logits;
+  }
+  Napi::Value Reset(const Napi::CallbackInfo& info) {
+    model_->reset();
+    return info.Env().Undefined();
+  }
+  Napi::Value Taps(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Napi::Array out = Napi::Array::New(env);
+    auto arr = [&](const std::vector<double>& v) {
+      Napi::Float64Array a = Napi::Float64Array::New(env, v.size());
+      std::copy(v.begin(), v.end(), a.Data());
+      return a;
+    };
+    uint32_t i = 0;
+    for (const LayerTaps& t : model_->taps()) {
+      Napi::Object o = Napi::Object::New(env);
+      o.Set("qkv", arr(t.qkv));
+      o.Set("o", arr(t.o));
+      o.Set("gateup", arr(t.gateup));
+      o.Set("down", arr(t.down));
+      if (!t.oPre.empty()) o.Set("oPreHadamard", arr(t.oPre));
+      if (!t.downPre.empty()) o.Set("downPreHadamard", arr(t.downPre));
+      out.Set(i++, o);
+    }
+    return out;
+  }
+  Napi::Value Position(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), static_cast<double>(model_->position())); }
+  Napi::Value IsaName(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), isaName(model_->run().isa)); }
+  Napi::Value Threads(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), model_->run().threads); }
+  Napi::Value WeightBytes(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), static_cast<double>(model_->weightBytes())); }
+
+  std::unique_ptr<Model> model_;
+  std::vector<Napi::ObjectReference> refs_;
+};
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("cpuInfo", Napi::Function::New(env, CpuInfo));
+  exports.Set("quantize", Napi::Function::New(env, Quantize));
+  exports.Set("hadamard", Napi::Function::New(env, Hadamard));
+  exports.Set("ternaryMatmul", Napi::Function::New(env, TernaryMatmul));
+  exports.Set("NativeModel", ModelWrap::Init(env));
+  return exports;
+}
+
+}  // namespace
+}  // namespace bitlens
+
+static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) { return bitlens::Init(env, exports); }
+
+NODE_API_MODULE(bitlens_native, InitAddon)

@@ -1,0 +1,96 @@
+// Orthonormal Hadamard transform H_n = (H_K (x) H_{2^k}) / sqrt(n), with the factor choice, Paley
+// construction and index order of engine/common/hadamard.ts and the same rounding (butterflies in
+// the array's precision, H_K columns summed in float64, then one multiply by 1/sqrt(n)).
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
+#include "kernels.h"
+
+namespace bitlens {
+namespace {
+
+bool isPrime(long q) {
+  if (q < 2) return false;
+  for (long d = 2; d * d <= q; d++)
+    if (q % d == 0) return false;
+  return true;
+}
+
+bool hasPaleyI(long K) { return isPrime(K - 1) && (K - 1) % 4 == 3; }
+
+std::vector<int8_t> paley(int K) {
+  if (K == 1) return {1};
+  const int q = K - 1;
+  std::vector<int8_t> chi(q, -1), h(static_cast<size_t>(K) * K);
+  chi[0] = 0;
+  for (long x = 1; x < q; x++) chi[(x * x) % q] = 1;
+  for (int c = 0; c < K; c++) h[c] = 1;
+  for (int r = 1; r < K; r++) {
+    h[static_cast<size_t>(r) * K] = -1;
+    for (int c = 1; c < K; c++) h[static_cast<size_t>(r) * K + c] = static_cast<int8_t>((r == c ? 1 : 0) + chi[(((r - c) % q) + q) % q]);
+  }
+  return h;
+}
+
+template <typename T>
+void transform(const HadamardPlan& plan, T* x, bool inverse) {
+  const size_t P = plan.pow2;
+  const int K = plan.K;
+  for (int r = 0; r < K; r++) {
+    T* row = x + static_cast<size_t>(r) * P;
+    for (size_t len = 1; len < P; len <<= 1) {
+      for (size_t i = 0; i < P; i += len << 1) {
+        for (size_t j = i; j < i + len; j++) {
+          const T a = row[j], b = row[j + len];
+          row[j] = a + b;
+          row[j + len] = a - b;
+        }
+      }
+    }
+  }
+  if (K > 1) {
+    const int8_t* h = plan.h.data();
+    std::vector<double> col(K);
+    for (size_t j = 0; j < P; j++) {
+      for (int i = 0; i < K; i++) col[i] = static_cast<double>(x[i * P + j]);
+      for (int i = 0; i < K; i++) {
+        double s = 0;
+        for (int l = 0; l < K; l++) s += (inverse ? h[l * K + i] : h[i * K + l]) * col[l];
+        x[i * P + j] = static_cast<T>(s);
+      }
+    }
+  }
+  const size_t n = P * static_cast<size_t>(K);
+  const double norm = 1 / std::sqrt(static_cast<double>(n));
+  for (size_t i = 0; i < n; i++) x[i] = static_cast<T>(static_cast<double>(x[i]) * norm);
+}
+
+}  // namespace
+
+HadamardPlan hadamardPlan(size_t n) {
+  if (n < 1) throw std::invalid_argument("Hadamard transform: width 0 is not a positive integer");
+  size_t odd = n;
+  while (odd % 2 == 0) odd /= 2;
+  HadamardPlan plan;
+  if (odd == 1) {
+    plan.pow2 = n;
+    plan.h = {1};
+    return plan;
+  }
+  for (size_t K = odd; n % K == 0; K *= 2) {
+    if (hasPaleyI(static_cast<long>(K))) {
+      plan.K = static_cast<int>(K);
+      plan.pow2 = n / K;
+      plan.h = paley(plan.K);
+      return plan;
+    }
+  }
+  throw std::invalid_argument("Hadamard transform: no construction for width " + std::to_string(n) + " (= " + std::to_string(odd) + " * " +
+                              std::to_string(n / odd) + "); supported widths are 2^k and K * 2^k with K - 1 a prime = 3 mod 4");
+}
+
+void hadamardTransform(const HadamardPlan& plan, double* x, bool inverse) { transform(plan, x, inverse); }
+void hadamardTransform(const HadamardPlan& plan, float* x, bool inverse) { transform(plan, x, inverse); }
+
+}  // namespace bitlens

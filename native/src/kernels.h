@@ -1,0 +1,115 @@
+// The CPU kernels of the BitLens addon: per-token quantizers, the Hadamard transform and packed
+// ternary matrix products. Arithmetic follows engine/common/{quant,hadamard,ternary}.ts exactly
+// (float64 quantizers with the spec's order of operations, integer accumulation); see
+// docs/model-format.md and ../shared/spec/bitnet.md.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace bitlens {
+
+// ---- instruction sets -------------------------------------------------------------------------
+
+enum class Isa { Portable = 0, Avx2 = 1, Avx512 = 2, Neon = 3 };
+const char* isaName(Isa isa);
+/** Whether this CPU (and this build) can run `isa`. */
+bool isaSupported(Isa isa);
+/** The fastest supported path. */
+Isa bestIsa();
+/** Names of the CPU features the dispatcher looks at, as detected at run time. */
+std::vector<std::string> cpuFeatureNames();
+
+// ---- quantizers (quant.ts) --------------------------------------------------------------------
+
+/** INT8 absmax: q = RoundClip(127 x / (max|x| + eps), -128, 127); returns scale = max|x| / 127. */
+double quantInt8Absmax(const double* x, size_t n, int8_t* q);
+/** INT4 absmean: q = RoundClip(sqrt(7) x / (mean|x| + eps), -8, 7); returns mean|x| / sqrt(7). */
+double quantInt4Absmean(const double* x, size_t n, int8_t* q);
+/** a4.8's W_o input: INT8 absmax, then zero all but the floor(n/2) largest |x| (lower index wins ties). */
+double quantInt8Top50(const double* x, size_t n, int8_t* q);
+/** KV cache: Q = 2^(bits-1) - 1, q = RoundClip(Q x / (max|x| + eps), -Q-1, Q); returns max|x| / Q. */
+double quantKv(const double* x, size_t n, int bits, int8_t* q);
+
+// Float32 inputs (kernel tests and hosts with float activations); same float64 arithmetic.
+double quantInt8Absmax(const float* x, size_t n, int8_t* q);
+double quantInt4Absmean(const float* x, size_t n, int8_t* q);
+double quantInt8Top50(const float* x, size_t n, int8_t* q);
+
+// ---- Hadamard (hadamard.ts) -------------------------------------------------------------------
+
+struct HadamardPlan {
+  int K = 1;       // Paley factor order (1 for powers of two)
+  size_t pow2 = 1; // Sylvester factor
+  std::vector<int8_t> h; // K x K, +-1
+};
+/** Throws std::invalid_argument naming the width when there is no construction. */
+HadamardPlan hadamardPlan(size_t n);
+/** In place, x <- H_n x (or H_n^T x): butterflies in T's precision, H_K columns in float64. */
+void hadamardTransform(const HadamardPlan& plan, double* x, bool inverse = false);
+void hadamardTransform(const HadamardPlan& plan, float* x, bool inverse = false);
+
+// ---- packed ternary x int8 -------------------------------------------------------------------
+
+/**
+ * Kernel layout, built once at load from the model-format layout (2-bit codes w + 1, four per
+ * byte along the row, lowest bits first). Each row is padded to a multiple of 4V weights (V = the
+ * vector width in bytes of the chosen path) and split into blocks of 4V weights = V bytes; byte j
+ * of a block holds the codes of weights j, j+V, j+2V, j+3V in bits 0-1, 2-3, 4-5, 6-7 (the I2_S
+ * idea: one shift + mask yields V consecutive codes that line up with V consecutive activations).
+ * Codes stay w + 1 in {0, 1, 2}: dot(w, x) = dot(code, x) - sum(x), so an unsigned x signed byte
+ * multiply-add (maddubs / VNNI dpbusd / sdot) does the work.
+ */
+struct TernaryMatrix {
+  size_t rows = 0, cols = 0;
+  size_t colsPadded = 0;  // multiple of 4V
+  size_t rowBytes = 0;    // colsPadded / 4
+  int V = 16;
+  Isa isa = Isa::Portable;
+  std::vector<uint8_t> data; // rows * rowBytes, 64-byte aligned start inside (see base())
+  size_t offset = 0;
+  const uint8_t* row(size_t r) const { return data.data() + offset + r * rowBytes; }
+};
+
+/** Repacks; throws std::invalid_argument on a code 3 (naming row and column). */
+TernaryMatrix repackTernary(const uint8_t* packed, size_t rows, size_t cols, Isa isa);
+/** The ternary value of (r, c) read back from the kernel layout. */
+int ternaryAt(const TernaryMatrix& m, size_t r, size_t c);
+
+/**
+ * out[b * rows + r] = sum_c w(r, c) * xq[b * colsPadded + c] for rows [r0, r1), b < batch.
+ * xq rows are zero-padded to colsPadded; xsum[b] = sum of xq row b.
+ */
+void ternaryMatmulInt8(const TernaryMatrix& m, const int8_t* xq, const int32_t* xsum, size_t batch, int32_t* out, size_t r0, size_t r1);
+
+/** Float64 product without activation quantization (scheme fp): sum in column order, like the reference. */
+void ternaryMatvecF64(const TernaryMatrix& m, const double* x, double* out, size_t r0, size_t r1);
+
+// Per-ISA entry points (kernels_*.cc).
+void ternaryMatmulInt8Portable(const TernaryMatrix& m, const int8_t* xq, const int32_t* xsum, size_t batch, int32_t* out, size_t r0, size_t r1);
+void ternaryMatmulInt8Avx2(const TernaryMatrix& m, const int8_t* xq, const int32_t* xsum, size_t batch, int32_t* out, size_t r0, size_t r1);
+void ternaryMatmulInt8Avx512(const TernaryMatrix& m, const int8_t* xq, const int32_t* xsum, size_t batch, int32_t* out, size_t r0, size_t r1);
+void ternaryMatmulInt8Neon(const TernaryMatrix& m, const int8_t* xq, const int32_t* xsum, size_t batch, int32_t* out, size_t r0, size_t r1);
+
+// ---- full-precision LM head -------------------------------------------------------------------
+
+/** out[v] = dot(h, E[v]) for v in [v0, v1); E rows are f16 bits (or f32 when f32 != null). */
+void lmHeadF16(Isa isa, const uint16_t* e16, size_t d, const float* h, float* out, size_t v0, size_t v1);
+void lmHeadF32(Isa isa, const float* e32, size_t d, const float* h, float* out, size_t v0, size_t v1);
+void lmHeadF16Portable(const uint16_t* e16, size_t d, const float* h, float* out, size_t v0, size_t v1);
+void lmHeadF16Avx2(const uint16_t* e16, size_t d, const float* h, float* out, size_t v0, size_t v1);
+void lmHeadF16Avx512(const uint16_t* e16, size_t d, const float* h, float* out, size_t v0, size_t v1);
+void lmHeadF32Portable(const float* e32, size_t d, const float* h, float* out, size_t v0, size_t v1);
+void lmHeadF32Avx2(const float* e32, size_t d, const float* h, float* out, size_t v0, size_t v1);
+
+// Attention helpers (float32).
+float dotF32(Isa isa, const float* a, const float* b, size_t n);
+void axpyF32(Isa isa, float a, const float* x, float* y, size_t n);
+float dotF32Avx2(const float* a, const float* b, size_t n);
+void axpyF32Avx2(float a, const float* x, float* y, size_t n);
+
+/** Exact f16 -> f32 (f16.ts). */
+float halfToFloat(uint16_t h);
+
+}  // namespace bitlens

@@ -1,0 +1,121 @@
+// AVX2 kernels (compiled with -mavx2 -mfma -mf16c; called only when the CPU has them).
+#include <immintrin.h>
+
+#include "kernels.h"
+
+namespace bitlens {
+namespace {
+
+inline int32_t hsum(__m256i v) {
+  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
+  return _mm_cvtsi128_si32(s);
+}
+
+inline float hsum(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+// Up to 8 blocks of int16 partial sums (|each| <= 4 * 2 * 2 * 128 = 2048) before widening.
+constexpr size_t kInt16Blocks = 8;
+
+}  // namespace
+
+void ternaryMatmulInt8Avx2(const TernaryMatrix& m, const int8_t* xq, const int32_t* xsum, size_t batch, int32_t* out, size_t r0, size_t r1) {
+  const size_t nblk = m.colsPadded / 128;
+  const __m256i mask = _mm256_set1_epi8(3), ones = _mm256_set1_epi16(1);
+  for (size_t b = 0; b < batch; b++) {
+    const int8_t* x = xq + b * m.colsPadded;
+    size_t r = r0;
+    for (; r + 2 <= r1; r += 2) {
+      const uint8_t* wa = m.row(r);
+      const uint8_t* wb = m.row(r + 1);
+      __m256i acca = _mm256_setzero_si256(), accb = _mm256_setzero_si256();
+      for (size_t k0 = 0; k0 < nblk; k0 += kInt16Blocks) {
+        const size_t k1 = k0 + kInt16Blocks < nblk ? k0 + kInt16Blocks : nblk;
+        __m256i pa = _mm256_setzero_si256(), pb = _mm256_setzero_si256();
+        for (size_t k = k0; k < k1; k++) {
+          const int8_t* xb = x + k * 128;
+          const __m256i x0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb));
+          const __m256i x1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb + 32));
+          const __m256i x2 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb + 64));
+          const __m256i x3 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb + 96));
+          const __m256i va = _mm256_load_si256(reinterpret_cast<const __m256i*>(wa + k * 32));
+          const __m256i vb = _mm256_load_si256(reinterpret_cast<const __m256i*>(wb + k * 32));
+          pa = _mm256_add_epi16(pa, _mm256_maddubs_epi16(_mm256_and_si256(va, mask), x0));
+          pb = _mm256_add_epi16(pb, _mm256_maddubs_epi16(_mm256_and_si256(vb, mask), x0));
+          pa = _mm256_add_epi16(pa, _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(va, 2), mask), x1));
+          pb = _mm256_add_epi16(pb, _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(vb, 2), mask), x1));
+          pa = _mm256_add_epi16(pa, _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(va, 4), mask), x2));
+          pb = _mm256_add_epi16(pb, _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(vb, 4), mask), x2));
+          pa = _mm256_add_epi16(pa, _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(va, 6), mask), x3));
+          pb = _mm256_add_epi16(pb, _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(vb, 6), mask), x3));
+        }
+        acca = _mm256_add_epi32(acca, _mm256_madd_epi16(pa, ones));
+        accb = _mm256_add_epi32(accb, _mm256_madd_epi16(pb, ones));
+      }
+      out[b * m.rows + r] = hsum(acca) - xsum[b];
+      out[b * m.rows + r + 1] = hsum(accb) - xsum[b];
+    }
+    if (r < r1) ternaryMatmulInt8Portable(m, x, xsum + b, 1, out + b * m.rows, r, r1);
+  }
+}
+
+void lmHeadF16Avx2(const uint16_t* e16, size_t d, const float* h, float* out, size_t v0, size_t v1) {
+  for (size_t v = v0; v < v1; v++) {
+    const uint16_t* e = e16 + v * d;
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+    size_t i = 0;
+    for (; i + 16 <= d; i += 16) {
+      a0 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(e + i))), _mm256_loadu_ps(h + i), a0);
+      a1 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(e + i + 8))), _mm256_loadu_ps(h + i + 8), a1);
+    }
+    float s = hsum(_mm256_add_ps(a0, a1));
+    for (; i < d; i++) s += h[i] * halfToFloat(e[i]);
+    out[v] = s;
+  }
+}
+
+void lmHeadF32Avx2(const float* e32, size_t d, const float* h, float* out, size_t v0, size_t v1) {
+  for (size_t v = v0; v < v1; v++) {
+    const float* e = e32 + v * d;
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+    size_t i = 0;
+    for (; i + 16 <= d; i += 16) {
+      a0 = _mm256_fmadd_ps(_mm256_loadu_ps(e + i), _mm256_loadu_ps(h + i), a0);
+      a1 = _mm256_fmadd_ps(_mm256_loadu_ps(e + i + 8), _mm256_loadu_ps(h + i + 8), a1);
+    }
+    float s = hsum(_mm256_add_ps(a0, a1));
+    for (; i < d; i++) s += h[i] * e[i];
+    out[v] = s;
+  }
+}
+
+}  // namespace bitlens
+
+namespace bitlens {
+
+float dotF32Avx2(const float* a, const float* b, size_t n) {
+  __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+  size_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
+    s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), s1);
+  }
+  float s = hsum(_mm256_add_ps(s0, s1));
+  for (; i < n; i++) s += a[i] * b[i];
+  return s;
+}
+
+void axpyF32Avx2(float a, const float* x, float* y, size_t n) {
+  const __m256 va = _mm256_set1_ps(a);
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+  for (; i < n; i++) y[i] += a * x[i];
+}
+
+}  // namespace bitlens

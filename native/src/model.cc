@@ -1,0 +1,226 @@
+#include "model.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <stdexcept>
+
+namespace bitlens {
+namespace {
+
+/** RMSNorm(x) * w, as reference.ts: x / sqrt(mean(x^2) + eps) * w with (x * inv) * w. */
+void rmsNorm(const double* x, const float* w, size_t n, double eps, double* out) {
+  double ss = 0;
+  for (size_t i = 0; i < n; i++) ss += x[i] * x[i];
+  const double inv = 1 / std::sqrt(ss / static_cast<double>(n) + eps);
+  for (size_t i = 0; i < n; i++) out[i] = x[i] * inv * static_cast<double>(w[i]);
+}
+
+void rope(double* x, size_t heads, size_t headDim, size_t p, double theta) {
+  const size_t half = headDim / 2;
+  for (size_t j = 0; j < half; j++) {
+    const double angle = static_cast<double>(p) * std::pow(theta, (-2.0 * static_cast<double>(j)) / static_cast<double>(headDim));
+    const double c = std::cos(angle), s = std::sin(angle);
+    for (size_t h = 0; h < heads; h++) {
+      const size_t a = h * headDim + j;
+      const double x1 = x[a], x2 = x[a + half];
+      x[a] = x1 * c - x2 * s;
+      x[a + half] = x2 * c + x1 * s;
+    }
+  }
+}
+
+}  // namespace
+
+Model::Model(ModelConfig c, RunConfig run, std::vector<Layer> layers, std::vector<float> norm, const uint16_t* embedF16, const float* embedF32,
+             const uint16_t* headF16, const float* headF32)
+    : c_(c), run_(run), layers_(std::move(layers)), norm_(std::move(norm)), embedF16_(embedF16), embedF32_(embedF32), headF16_(headF16), headF32_(headF32) {
+  if (run_.hadamard) {
+    hadAttn_ = hadamardPlan(c_.heads * c_.headDim);
+    hadFfn_ = hadamardPlan(c_.ffn);
+  }
+  pool_ = std::make_unique<ThreadPool>(run_.threads);
+  kCache_.resize(c_.layers);
+  vCache_.resize(c_.layers);
+}
+
+size_t Model::weightBytes() const {
+  size_t n = 0;
+  for (const Layer& l : layers_)
+    for (const Linear* lin : {&l.q, &l.k, &l.v, &l.o, &l.gate, &l.up, &l.down}) n += lin->w.rows * lin->w.rowBytes;
+  return n;
+}
+
+void Model::ensureKv(size_t positions) {
+  if (positions <= kvCap_) return;
+  size_t cap = std::max<size_t>(kvCap_ * 2, 64);
+  cap = std::min(std::max(cap, positions), c_.maxPos);
+  const size_t width = c_.kvHeads * c_.headDim;
+  for (size_t l = 0; l < c_.layers; l++) {
+    kCache_[l].resize(cap * width);
+    vCache_[l].resize(cap * width);
+  }
+  kvCap_ = cap;
+}
+
+void Model::storeKv(std::vector<float>& cache, size_t p, const double* x) {
+  const size_t hd = c_.headDim;
+  const int bits = run_.kvBits == 16 ? 16 : p == 0 ? 8 : run_.kvBits;
+  int8_t q[1024];
+  for (size_t h = 0; h < c_.kvHeads; h++) {
+    float* dst = cache.data() + (p * c_.kvHeads + h) * hd;
+    const double* src = x + h * hd;
+    if (bits == 16) {
+      for (size_t i = 0; i < hd; i++) dst[i] = static_cast<float>(src[i]);
+    } else {
+      const double scale = quantKv(src, hd, bits, q);
+      for (size_t i = 0; i < hd; i++) dst[i] = static_cast<float>(q[i] * scale);
+    }
+  }
+}
+
+// y[t * rows + r] = BitLinear(x[t * cols ..]) for T tokens: quantize every token, one integer
+// product over the batch (the weights stream from memory once), then * scale * alpha.
+void Model::linear(const Linear& lin, SiteQuant site, const std::vector<double>& x, size_t T, size_t cols, std::vector<double>& y, size_t rows) {
+  y.assign(T * rows, 0);
+  const TernaryMatrix& m = lin.w;
+  if (site == SiteQuant::None) {
+    for (size_t t = 0; t < T; t++) {
+      double* yt = y.data() + t * rows;
+      const double* xt = x.data() + t * cols;
+      pool_->parallelFor(rows, [&](size_t r0, size_t r1) { ternaryMatvecF64(m, xt, yt, r0, r1); });
+      for (size_t r = 0; r < rows; r++) yt[r] *= lin.alpha;
+    }
+    return;
+  }
+  const size_t cp = m.colsPadded;
+  xq_.assign(T * cp, 0);
+  xsum_.resize(T);
+  xscale_.resize(T);
+  for (size_t t = 0; t < T; t++) {
+    int8_t* q = xq_.data() + t * cp;
+    const double* xt = x.data() + t * cols;
+    switch (site) {
+      case SiteQuant::Int8: xscale_[t] = quantInt8Absmax(xt, cols, q); break;
+      case SiteQuant::Int4: xscale_[t] = quantInt4Absmean(xt, cols, q); break;
+      default: xscale_[t] = quantInt8Top50(xt, cols, q); break;
+    }
+    int32_t s = 0;
+    for (size_t i = 0; i < cols; i++) s += q[i];
+    xsum_[t] = s;
+  }
+  acc_.resize(T * rows);
+  pool_->parallelFor(rows, [&](size_t r0, size_t r1) { ternaryMatmulInt8(m, xq_.data(), xsum_.data(), T, acc_.data(), r0, r1); }, 16);
+  for (size_t t = 0; t < T; t++) {
+    const double post = xscale_[t] * lin.alpha;
+    for (size_t r = 0; r < rows; r++) y[t * rows + r] = static_cast<double>(acc_[t * rows + r]) * post;
+  }
+}
+
+void Model::forward(const std::vector<int32_t>& ids, float* logits) {
+  const size_t T = ids.size();
+  if (T == 0) throw std::invalid_argument("forward() needs at least one token");
+  if (pos_ + T > c_.maxPos) {
+    throw std::invalid_argument("context length " + std::to_string(c_.maxPos) + " exceeded: " + std::to_string(pos_) + " cached + " +
+                                std::to_string(T) + " new tokens");
+  }
+  for (int32_t id : ids)
+    if (id < 0 || static_cast<size_t>(id) >= c_.vocab)
+      throw std::invalid_argument("token id " + std::to_string(id) + " outside the vocabulary (" + std::to_string(c_.vocab) + ")");
+  ensureKv(pos_ + T);
+  const size_t d = c_.d, H = c_.heads, KVH = c_.kvHeads, hd = c_.headDim, attn = H * hd, kvw = KVH * hd, F = c_.ffn;
+  const size_t group = H / KVH, last = T - 1;
+  const Isa isa = run_.isa;
+
+  std::vector<double> hs(T * d), x(T * d), q, k, v, a(T * attn), o, g, u, mlp(T * F), dn;
+  for (size_t t = 0; t < T; t++)
+    for (size_t i = 0; i < d; i++)
+      hs[t * d + i] = embedF16_ ? halfToFloat(embedF16_[ids[t] * d + i]) : embedF32_[ids[t] * d + i];
+  if (run_.taps) taps_.assign(c_.layers, LayerTaps());
+  const double sqrtHd = std::sqrt(static_cast<double>(hd));
+
+  for (size_t li = 0; li < c_.layers; li++) {
+    const Layer& L = layers_[li];
+    LayerTaps* tap = run_.taps ? &taps_[li] : nullptr;
+    for (size_t t = 0; t < T; t++) rmsNorm(&hs[t * d], L.inputNorm.data(), d, c_.eps, &x[t * d]);
+    if (tap) tap->qkv.assign(&x[last * d], &x[last * d] + d);
+    linear(L.q, run_.sites[kQkv], x, T, d, q, attn);
+    linear(L.k, run_.sites[kQkv], x, T, d, k, kvw);
+    linear(L.v, run_.sites[kQkv], x, T, d, v, kvw);
+    for (size_t t = 0; t < T; t++) {
+      rope(&q[t * attn], H, hd, pos_ + t, c_.theta);
+      rope(&k[t * kvw], KVH, hd, pos_ + t, c_.theta);
+      storeKv(kCache_[li], pos_ + t, &k[t * kvw]);
+      storeKv(vCache_[li], pos_ + t, &v[t * kvw]);
+    }
+    // Attention: one job per (token, head); every job reads the cache up to its own position.
+    std::fill(a.begin(), a.end(), 0.0);
+    const float* kc = kCache_[li].data();
+    const float* vc = vCache_[li].data();
+    pool_->parallelFor(T * H, [&](size_t j0, size_t j1) {
+      std::vector<float> qf(hd), acc(hd), scores;
+      for (size_t j = j0; j < j1; j++) {
+        const size_t t = j / H, h = j % H, kvh = h / group, p = pos_ + t;
+        for (size_t i = 0; i < hd; i++) qf[i] = static_cast<float>(q[t * attn + h * hd + i]);
+        scores.resize(p + 1);
+        double max = -INFINITY;
+        for (size_t s = 0; s <= p; s++) {
+          scores[s] = static_cast<float>(dotF32(isa, qf.data(), kc + (s * KVH + kvh) * hd, hd) / sqrtHd);
+          max = std::max(max, static_cast<double>(scores[s]));
+        }
+        double sum = 0;
+        for (size_t s = 0; s <= p; s++) sum += scores[s] = static_cast<float>(std::exp(scores[s] - max));
+        std::fill(acc.begin(), acc.end(), 0.f);
+        for (size_t s = 0; s <= p; s++) axpyF32(isa, static_cast<float>(scores[s] / sum), vc + (s * KVH + kvh) * hd, acc.data(), hd);
+        for (size_t i = 0; i < hd; i++) a[t * attn + h * hd + i] = acc[i];
+      }
+    });
+    for (size_t t = 0; t < T; t++) {
+      std::vector<double> tmp(attn);
+      rmsNorm(&a[t * attn], L.attnSubNorm.data(), attn, c_.eps, tmp.data());
+      if (tap && t == last && run_.hadamard) tap->oPre = tmp;
+      if (run_.hadamard) hadamardTransform(hadAttn_, tmp.data());
+      std::copy(tmp.begin(), tmp.end(), &a[t * attn]);
+    }
+    if (tap) tap->o.assign(&a[last * attn], &a[last * attn] + attn);
+    linear(L.o, run_.sites[kO], a, T, attn, o, d);
+    for (size_t i = 0; i < T * d; i++) hs[i] += o[i];
+
+    for (size_t t = 0; t < T; t++) rmsNorm(&hs[t * d], L.postAttnNorm.data(), d, c_.eps, &x[t * d]);
+    if (tap) tap->gateup.assign(&x[last * d], &x[last * d] + d);
+    linear(L.gate, run_.sites[kGateUp], x, T, d, g, F);
+    linear(L.up, run_.sites[kGateUp], x, T, d, u, F);
+    std::vector<double> act(F);
+    for (size_t t = 0; t < T; t++) {
+      for (size_t i = 0; i < F; i++) {
+        const double gv = g[t * F + i];
+        const double r = gv > 0 ? gv : 0;
+        act[i] = (c_.relu2 ? r * r : gv / (1 + std::exp(-gv))) * u[t * F + i];
+      }
+      double* m = &mlp[t * F];
+      rmsNorm(act.data(), L.ffnSubNorm.data(), F, c_.eps, m);
+      if (tap && t == last && run_.hadamard) tap->downPre.assign(m, m + F);
+      if (run_.hadamard) hadamardTransform(hadFfn_, m);
+    }
+    if (tap) tap->down.assign(&mlp[last * F], &mlp[last * F] + F);
+    linear(L.down, run_.sites[kDown], mlp, T, F, dn, d);
+    for (size_t i = 0; i < T * d; i++) hs[i] += dn[i];
+  }
+  pos_ += T;
+
+  std::vector<double> hn(d);
+  rmsNorm(&hs[last * d], norm_.data(), d, c_.eps, hn.data());
+  std::vector<float> hf(hn.begin(), hn.end());
+  pool_->parallelFor(c_.vocab, [&](size_t v0, size_t v1) {
+    if (headF16_ || headF32_) {
+      if (headF16_) lmHeadF16(isa, headF16_, d, hf.data(), logits, v0, v1);
+      else lmHeadF32(isa, headF32_, d, hf.data(), logits, v0, v1);
+    } else if (embedF16_) {
+      lmHeadF16(isa, embedF16_, d, hf.data(), logits, v0, v1);
+    } else {
+      lmHeadF32(isa, embedF32_, d, hf.data(), logits, v0, v1);
+    }
+  });
+}
+
+}  // namespace bitlens

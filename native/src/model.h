@@ -1,0 +1,89 @@
+// The native CPU decode backend: the forward pass of docs/model-format.md (as
+// engine/common/reference.ts computes it) on the kernels of kernels.h. Hidden states, norms,
+// quantizer inputs and the Hadamard transform are float64 like the reference; the ternary
+// products are exact integer sums; attention and the LM head run in float32 (the only places where
+// results differ from the reference, by rounding).
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "kernels.h"
+#include "pool.h"
+
+namespace bitlens {
+
+enum class SiteQuant { None, Int8, Int4, Int8Top50 };
+enum Site { kQkv = 0, kO = 1, kGateUp = 2, kDown = 3 };
+
+struct ModelConfig {
+  size_t vocab = 0, d = 0, layers = 0, heads = 0, kvHeads = 0, headDim = 0, ffn = 0, maxPos = 0;
+  bool relu2 = true;
+  double eps = 1e-5, theta = 10000;
+};
+
+struct RunConfig {
+  SiteQuant sites[4] = {SiteQuant::Int8, SiteQuant::Int8, SiteQuant::Int8, SiteQuant::Int8};
+  bool hadamard = false;
+  int kvBits = 16;
+  int threads = 1;
+  Isa isa = Isa::Portable;
+  bool taps = false;
+};
+
+struct Linear {
+  TernaryMatrix w;
+  double alpha = 0;
+};
+
+struct Layer {
+  std::vector<float> inputNorm, attnSubNorm, postAttnNorm, ffnSubNorm;
+  Linear q, k, v, o, gate, up, down;
+};
+
+/** The quantizer inputs of one layer for the last token (LayerTapsF64). */
+struct LayerTaps {
+  std::vector<double> qkv, o, gateup, down, oPre, downPre;
+};
+
+class Model {
+ public:
+  Model(ModelConfig c, RunConfig run, std::vector<Layer> layers, std::vector<float> norm, const uint16_t* embedF16, const float* embedF32,
+        const uint16_t* headF16, const float* headF32);
+  /** Appends the tokens to the KV cache and writes the logits of the last one (vocab floats). */
+  void forward(const std::vector<int32_t>& ids, float* logits);
+  void reset() { pos_ = 0; }
+  size_t position() const { return pos_; }
+  const std::vector<LayerTaps>& taps() const { return taps_; }
+  const ModelConfig& config() const { return c_; }
+  const RunConfig& run() const { return run_; }
+  size_t weightBytes() const;
+
+ private:
+  struct Act;  // per-forward scratch
+  void linear(const Linear& lin, SiteQuant site, const std::vector<double>& x, size_t T, size_t cols, std::vector<double>& y, size_t rows);
+  void storeKv(std::vector<float>& cache, size_t p, const double* x);
+  void ensureKv(size_t positions);
+
+  ModelConfig c_;
+  RunConfig run_;
+  std::vector<Layer> layers_;
+  std::vector<float> norm_;
+  const uint16_t* embedF16_;
+  const float* embedF32_;
+  const uint16_t* headF16_;
+  const float* headF32_;
+  HadamardPlan hadAttn_, hadFfn_;
+  std::unique_ptr<ThreadPool> pool_;
+  std::vector<std::vector<float>> kCache_, vCache_;
+  size_t kvCap_ = 0;
+  size_t pos_ = 0;
+  std::vector<LayerTaps> taps_;
+  // scratch for linear()
+  std::vector<int8_t> xq_;
+  std::vector<int32_t> xsum_, acc_;
+  std::vector<double> xscale_;
+};
+
+}  // namespace bitlens

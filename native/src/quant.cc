@@ -1,0 +1,79 @@
+// Per-token quantizers, line for line the float64 arithmetic of engine/common/quant.ts
+// (compiled with -ffp-contract=off so no multiply-add is fused: the codes must match exactly).
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <stdexcept>
+#include <vector>
+
+#include "kernels.h"
+
+namespace bitlens {
+namespace {
+
+constexpr double kEps = 1e-5;
+
+// nearbyint rounds half to even in the default rounding mode (torch.round / ONNX Round).
+inline int8_t roundClip(double v, double lo, double hi) { return static_cast<int8_t>(std::min(std::max(std::nearbyint(v), lo), hi)); }
+
+template <typename T>
+double absMax(const T* x, size_t n) {
+  double g = 0;
+  for (size_t i = 0; i < n; i++) g = std::max(g, std::fabs(static_cast<double>(x[i])));
+  return g;
+}
+
+template <typename T>
+double int8Absmax(const T* x, size_t n, int8_t* q) {
+  const double g = absMax(x, n);
+  for (size_t i = 0; i < n; i++) q[i] = roundClip((127 * static_cast<double>(x[i])) / (g + kEps), -128, 127);
+  return g / 127;
+}
+
+template <typename T>
+double int4Absmean(const T* x, size_t n, int8_t* q) {
+  static const double sqrt7 = std::sqrt(7.0);
+  double sum = 0;
+  for (size_t i = 0; i < n; i++) sum += std::fabs(static_cast<double>(x[i]));
+  const double b = n ? sum / static_cast<double>(n) : 0;
+  for (size_t i = 0; i < n; i++) q[i] = roundClip((sqrt7 * static_cast<double>(x[i])) / (b + kEps), -8, 7);
+  return b / sqrt7;
+}
+
+template <typename T>
+double int8Top50(const T* x, size_t n, int8_t* q) {
+  const double scale = int8Absmax(x, n, q);
+  const size_t keep = n / 2;
+  // The kept set of quant.ts' topKMask: order by |x| descending, lower index first among equals.
+  thread_local std::vector<uint32_t> idx;
+  idx.resize(n);
+  std::iota(idx.begin(), idx.end(), 0u);
+  auto before = [x](uint32_t a, uint32_t b) {
+    const double xa = std::fabs(static_cast<double>(x[a])), xb = std::fabs(static_cast<double>(x[b]));
+    return xa > xb || (xa == xb && a < b);
+  };
+  if (keep < n) {
+    std::nth_element(idx.begin(), idx.begin() + keep, idx.end(), before);
+    for (size_t i = keep; i < n; i++) q[idx[i]] = 0;
+  }
+  return scale;
+}
+
+}  // namespace
+
+double quantInt8Absmax(const double* x, size_t n, int8_t* q) { return int8Absmax(x, n, q); }
+double quantInt4Absmean(const double* x, size_t n, int8_t* q) { return int4Absmean(x, n, q); }
+double quantInt8Top50(const double* x, size_t n, int8_t* q) { return int8Top50(x, n, q); }
+double quantInt8Absmax(const float* x, size_t n, int8_t* q) { return int8Absmax(x, n, q); }
+double quantInt4Absmean(const float* x, size_t n, int8_t* q) { return int4Absmean(x, n, q); }
+double quantInt8Top50(const float* x, size_t n, int8_t* q) { return int8Top50(x, n, q); }
+
+double quantKv(const double* x, size_t n, int bits, int8_t* q) {
+  if (bits < 2 || bits > 8) throw std::invalid_argument("KV bits must be an integer in 2..8, got " + std::to_string(bits));
+  const double Q = static_cast<double>((1 << (bits - 1)) - 1);
+  const double g = absMax(x, n);
+  for (size_t i = 0; i < n; i++) q[i] = roundClip((Q * x[i]) / (g + kEps), -Q - 1, Q);
+  return g / Q;
+}
+
+}  // namespace bitlens

@@ -1,0 +1,121 @@
+// Builds the BitLens native CPU addon (native/) with the machine's C++ compiler; run by `npm install`
+// (package.json "install") and `npm run build:native`. It never fails the install: when the compiler
+// or the Node-API headers are missing it prints why, and the engine reports the addon as
+// unavailable (engine/node/native/). Incremental: only sources newer than their object rebuild.
+//
+// POSIX (Linux, macOS): the compiler is called directly (CXX, else c++), one translation unit per
+// instruction set so that the AVX2 / AVX-512 / NEON kernels are compiled with their flags while the
+// rest stays baseline; the addon picks a path at run time from the CPU's features, so one build runs
+// on every CPU of its architecture. Windows: node-gyp with native/binding.gyp (portable kernels).
+// Node-API (not V8's C++ API) keeps the binary ABI-stable: the same build loads in Node and Electron.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const src = path.join(root, 'native', 'src');
+const out = path.join(root, 'native', 'build');
+const target = path.join(out, 'Release', 'bitlens_native.node');
+
+function skip(why) {
+  console.warn(`bitlens: native CPU addon not built: ${why}\nbitlens: the engine still works (ONNX Runtime CPU path); run "npm run build:native" after fixing this.`);
+  process.exit(0);
+}
+
+function nodeApiInclude() {
+  const candidates = [
+    process.env.npm_config_nodedir && path.join(process.env.npm_config_nodedir, 'include', 'node'),
+    path.resolve(path.dirname(process.execPath), '..', 'include', 'node'),
+    '/usr/include/node',
+    '/usr/local/include/node',
+  ].filter(Boolean);
+  return candidates.find((d) => existsSync(path.join(d, 'node_api.h')));
+}
+
+function compiler() {
+  for (const cxx of [process.env.CXX, 'c++', 'g++', 'clang++'].filter(Boolean)) {
+    const r = spawnSync(cxx, ['--version'], { encoding: 'utf8' });
+    if (r.status === 0) return cxx;
+  }
+  return undefined;
+}
+
+function buildWindows() {
+  const r = spawnSync(process.platform === 'win32' ? 'npx.cmd' : 'npx', ['--no-install', 'node-gyp', 'rebuild', '--directory', 'native'], { cwd: root, stdio: 'inherit', shell: true });
+  if (r.status !== 0) skip('node-gyp failed (needs Visual Studio Build Tools with the C++ workload)');
+}
+
+function main() {
+  if (process.platform === 'win32') return buildWindows();
+  let addonApi;
+  try {
+    addonApi = createRequire(import.meta.url)('node-addon-api').include_dir;
+  } catch {
+    skip('the node-addon-api package is not installed');
+  }
+  const nodeInc = nodeApiInclude();
+  if (!nodeInc) skip(`Node-API headers (node_api.h) not found next to ${process.execPath}; set npm_config_nodedir to a Node source or headers folder`);
+  const cxx = compiler();
+  if (!cxx) skip('no C++ compiler found (set CXX, or install g++ / clang++)');
+
+  const arch = process.arch;
+  const defines = [];
+  const isaFlags = {};
+  if (arch === 'x64') {
+    defines.push('-DBITLENS_HAVE_X86_KERNELS');
+    isaFlags['kernels_avx2.cc'] = ['-mavx2', '-mfma', '-mf16c'];
+    isaFlags['kernels_avx512.cc'] = ['-mavx512f', '-mavx512bw', '-mavx512vl', '-mavx512vnni', '-mavx2', '-mfma', '-mf16c'];
+  } else if (arch === 'arm64') {
+    defines.push('-DBITLENS_HAVE_NEON_KERNELS');
+    isaFlags['kernels_neon.cc'] = [];
+  }
+  const common = [
+    '-std=c++17', '-O3', '-fPIC', '-fvisibility=hidden', '-pthread',
+    // Exactness: the quantizers must round like engine/common (no fused multiply-add, no fast-math).
+    '-ffp-contract=off',
+    '-Wall', '-Wextra', '-Wno-unused-parameter', '-Wno-maybe-uninitialized' /* GCC 12 false positives in avx512fintrin.h */,
+    // C++ exceptions (std::invalid_argument, std::bad_alloc) become JavaScript errors, never a crash.
+    '-DNAPI_VERSION=8', '-DNAPI_CPP_EXCEPTIONS', '-DNODE_ADDON_API_CPP_EXCEPTIONS_ALL', '-DNODE_ADDON_API_DISABLE_DEPRECATED',
+    `-I${addonApi.replace(/^"|"$/g, '')}`, `-I${nodeInc}`, ...defines,
+  ];
+  const sources = readdirSync(src).filter((f) => f.endsWith('.cc') && (!f.startsWith('kernels_') || f in isaFlags));
+  const headers = readdirSync(src).filter((f) => f.endsWith('.h')).map((f) => statSync(path.join(src, f)).mtimeMs);
+  const newestHeader = Math.max(0, ...headers, statSync(fileURLToPath(import.meta.url)).mtimeMs);
+  mkdirSync(path.join(out, 'obj'), { recursive: true });
+  mkdirSync(path.dirname(target), { recursive: true });
+  const objects = [];
+  let rebuilt = 0;
+  for (const f of sources) {
+    const obj = path.join(out, 'obj', f.replace(/\.cc$/, '.o'));
+    objects.push(obj);
+    const fresh = existsSync(obj) && statSync(obj).mtimeMs > Math.max(statSync(path.join(src, f)).mtimeMs, newestHeader);
+    if (fresh) continue;
+    console.log(`bitlens: compiling native/src/${f}`);
+    try {
+      execFileSync(cxx, [...common, ...(isaFlags[f] ?? []), '-c', path.join(src, f), '-o', obj], { stdio: 'inherit' });
+    } catch {
+      skip(`${cxx} failed on native/src/${f}`);
+    }
+    rebuilt++;
+  }
+  if (!rebuilt && existsSync(target) && objects.every((o) => statSync(o).mtimeMs <= statSync(target).mtimeMs)) {
+    console.log('bitlens: native addon up to date');
+    return;
+  }
+  const link = ['-shared', '-pthread', '-o', target, ...objects];
+  if (process.platform === 'darwin') link.push('-undefined', 'dynamic_lookup');
+  try {
+    execFileSync(cxx, link, { stdio: 'inherit' });
+  } catch {
+    skip(`${cxx} could not link ${path.relative(root, target)}`);
+  }
+  console.log(`bitlens: built ${path.relative(root, target)} (${arch}; kernels: portable${Object.keys(isaFlags).map((f) => `, ${f.slice(8, -3)}`).join('')})`);
+}
+
+try {
+  main();
+} catch (e) {
+  skip(e instanceof Error ? e.message : String(e));
+}

@@ -1,0 +1,137 @@
+// Differential tests: every native kernel path on this machine vs engine/common (bit-exact).
+import { describe, expect, it } from 'vitest';
+import { hadamardTransform } from '../../engine/common/hadamard.js';
+import { quantInt4Absmean, quantInt8Absmax, quantInt8Top50, quantKv, QUANT_EPS } from '../../engine/common/quant.js';
+import { Rng } from '../../engine/common/random-model.js';
+import { packTernary } from '../../engine/common/ternary.js';
+import { checkIsa, loadNativeAddon } from '../../engine/node/native/addon.js';
+import { addon, isas, randomInt8, randomTernary } from './helpers.js';
+
+describe('native addon loading', () => {
+  it('loads and reports the CPU paths (portable always, the best one first choice)', () => {
+    const s = loadNativeAddon();
+    expect(s.available, s.available ? '' : s.reason).toBe(true);
+    if (!s.available) return;
+    expect(s.cpu.supported).toContain('portable');
+    expect(s.cpu.supported).toContain(s.cpu.best);
+    if (process.arch === 'x64' && s.cpu.features.includes('avx2') && s.cpu.features.includes('fma')) expect(s.cpu.supported).toContain('avx2');
+  });
+
+  it('refuses unknown and unsupported kernel paths with a clear error', () => {
+    expect(() => checkIsa('sse9')).toThrow(/unknown native kernel path "sse9"/);
+    const other = process.arch === 'x64' ? 'neon' : 'avx2';
+    expect(() => checkIsa(other)).toThrow(new RegExp(`cannot run the ${other} kernels`));
+    expect(() => addon().ternaryMatmul(new Uint8Array(4), 1, 16, new Int8Array(16), 1, other as 'neon')).toThrow(/does not support/);
+  });
+});
+
+describe('packed ternary x int8 products', () => {
+  const shapes: [number, number, number][] = [
+    [1, 4, 1], [3, 20, 2], [7, 132, 1], [33, 260, 3], [16, 2560, 1], [5, 6912, 2],
+  ];
+  for (const isa of isas()) {
+    it(`${isa}: integer sums equal the unpacked dot products (odd shapes, padding, batches, -128/127)`, () => {
+      const rng = new Rng(11);
+      for (const [rows, cols, batch] of shapes) {
+        const w = randomTernary(rng, rows * cols);
+        const x = randomInt8(rng, batch * cols);
+        const got = addon().ternaryMatmul(packTernary(w, rows, cols), rows, cols, x, batch, isa);
+        const want = new Int32Array(batch * rows);
+        for (let b = 0; b < batch; b++) {
+          for (let r = 0; r < rows; r++) {
+            let s = 0;
+            for (let c = 0; c < cols; c++) s += w[r * cols + c] * x[b * cols + c];
+            want[b * rows + r] = s;
+          }
+        }
+        expect(got, `${rows}x${cols} batch ${batch}`).toEqual(want);
+      }
+    });
+  }
+
+  it('worst case sums (all weights +1 or -1, activations -128) do not overflow the int16 stages', () => {
+    const cols = 6912;
+    for (const isa of isas()) {
+      const w = Int8Array.from({ length: 2 * cols }, (_, i) => (i < cols ? 1 : -1));
+      const x = new Int8Array(cols).fill(-128);
+      expect([...addon().ternaryMatmul(packTernary(w, 2, cols), 2, cols, x, 1, isa)], isa).toEqual([-128 * cols, 128 * cols]);
+    }
+  });
+
+  it('rejects code 3 and mismatched sizes', () => {
+    expect(() => addon().ternaryMatmul(Uint8Array.of(0x55, 0x57, 0x55, 0x55), 1, 16, new Int8Array(16), 1)).toThrow(/code 3 at row 0, column 4/);
+    expect(() => addon().ternaryMatmul(new Uint8Array(3), 1, 16, new Int8Array(16), 1)).toThrow(/packed size/);
+    expect(() => addon().ternaryMatmul(new Uint8Array(4), 1, 16, new Int8Array(15), 1)).toThrow(/batch \* cols/);
+  });
+});
+
+describe('per-token quantizers', () => {
+  const eps = QUANT_EPS;
+  function rows(): Float64Array[] {
+    const rng = new Rng(5);
+    const out: Float64Array[] = [];
+    for (const n of [1, 7, 64, 2560, 6912]) out.push(Float64Array.from({ length: n }, () => rng.normal() * (rng.next() < 0.01 ? 20 : 1)));
+    // Exact ties: g + eps = 127 (INT8) and INT4 rows found by search (test/engine/common/quant.test.ts).
+    out.push(Float64Array.of(127 - eps, 0.5, 1.5, -2.5, -3.5, 4.5, -5.5, 0));
+    for (const p of [0.02419625211541687, 0.07627983321151702, 0.13394399416726543]) out.push(Float64Array.of(1, p, 0, 0, 0, 0, 0, 0), Float64Array.of(1, -p, 0, 0, 0, 0, 0, 0));
+    out.push(Float64Array.of(3, 0.5943775481637691, 0, 0, 0, 0, 0, 0));
+    out.push(new Float64Array(5), Float64Array.of(1, 1, 1, 1, -1, -1, 2, 2)); // zeros; equal |x| for top-K
+    return out;
+  }
+
+  it('INT8 absmax, INT4 absmean and a4.8 top-50% match quant.ts exactly (float64 and float32 inputs, ties to even)', () => {
+    let ties = 0;
+    for (const x of rows()) {
+      for (const src of [x, Float32Array.from(x)]) {
+        for (const [kind, ref] of [['int8', quantInt8Absmax], ['int4', quantInt4Absmean], ['int8-top50', quantInt8Top50]] as const) {
+          const want = ref(src);
+          const got = addon().quantize(kind, src);
+          expect(got.q, `${kind} n=${x.length}`).toEqual(want.q);
+          expect(got.scale).toBe(want.scale);
+        }
+      }
+      const b = x.reduce((a, v) => a + Math.abs(v), 0) / x.length;
+      const g = x.reduce((a, v) => Math.max(a, Math.abs(v)), 0);
+      for (const v of x) {
+        if (Math.abs(((127 * v) / (g + eps)) % 1) === 0.5) ties++;
+        if (Math.abs(((Math.sqrt(7) * v) / (b + eps)) % 1) === 0.5) ties++;
+      }
+    }
+    expect(ties).toBeGreaterThanOrEqual(12); // the tie rows really exercise half-to-even
+  });
+
+  it('KV quantizer matches quantKv for 8, 4, 3 bits and refuses bad widths', () => {
+    for (const x of rows()) {
+      for (const bits of [8, 4, 3]) {
+        const got = addon().quantize('kv', x, bits);
+        const want = quantKv(x, bits);
+        expect(got.q).toEqual(want.q);
+        expect(got.scale).toBe(want.scale);
+      }
+    }
+    expect(() => addon().quantize('kv', new Float64Array(4), 16)).toThrow(/KV bits/);
+    expect(() => addon().quantize('int3' as 'int8', new Float64Array(4))).toThrow(/unknown kind/);
+  });
+});
+
+describe('fast Hadamard transform', () => {
+  it('matches hadamard.ts bit for bit: powers of two and Kronecker orders (12, 20, 108), both directions, float64 and float32', () => {
+    const rng = new Rng(9);
+    for (const n of [1, 2, 64, 768, 2560, 6912, 4096]) {
+      const x = Float64Array.from({ length: n }, () => rng.normal());
+      for (const inverse of [false, true]) {
+        for (const make of [(a: Float64Array) => Float64Array.from(a), (a: Float64Array) => Float32Array.from(a)]) {
+          const want = make(x);
+          const got = make(x);
+          hadamardTransform(want, n, 0, inverse);
+          addon().hadamard(got, inverse);
+          expect(got, `n=${n} inverse=${inverse} ${want.constructor.name}`).toEqual(want);
+        }
+      }
+    }
+  });
+
+  it('names the width it cannot transform', () => {
+    expect(() => addon().hadamard(new Float64Array(28))).toThrow(/width 28/);
+  });
+});

@@ -1,0 +1,134 @@
+// NativeCpuModel (the native CPU decode backend) against the float64 ReferenceModel for every
+// scheme, KV cache width, shape and kernel path on this machine, and against the ORT engine.
+//
+// Tolerance. The native model computes like the reference in float64 (norms, quantizer inputs,
+// Hadamard) with exact integer products; attention and the LM head run in float32, so logits differ
+// by ~1e-6. Strict bound 1e-4. A quantizer input within rounding error of a .5 boundary may round the
+// other way (one code moves by 1, later logits by ~1e-2): allowed at most 0.25 in at most 10% of the
+// cases (a structural error moves logits by O(1)); greedy tokens must be identical in every case.
+import { afterAll, describe, expect, it } from 'vitest';
+import { KV_BITS } from '../../engine/common/api.js';
+import type { ModelConfig } from '../../engine/common/config.js';
+import { randomModelWeights, tinyConfig } from '../../engine/common/random-model.js';
+import { argmax, ReferenceModel } from '../../engine/common/reference.js';
+import { SCHEMES } from '../../engine/common/scheme.js';
+import { createEngine } from '../../engine/node/engine.js';
+import { NativeCpuModel } from '../../engine/node/native/cpu-model.js';
+import { BOS, testConfig, writeTempModel } from '../engine/node/helpers.js';
+import { isas } from './helpers.js';
+
+const STRICT = 1e-4;
+const FLIP = 0.25;
+const STEPS = 12;
+
+const SHAPES: [string, ModelConfig][] = [
+  ['pow2 (hidden 32, ffn 64, relu2glu, tied, GQA 4/2)', testConfig()],
+  ['hidden 48 = 12*4, ffn 80 = 20*4, swiglu, untied', testConfig({ hiddenSize: 48, numHeads: 4, numKvHeads: 2, intermediateSize: 80, activation: 'swiglu', tieWordEmbeddings: false })],
+  ['hidden 40 = 20*2, ffn 24 = 12*2, 1 KV head', testConfig({ hiddenSize: 40, numHeads: 2, numKvHeads: 1, intermediateSize: 24, numLayers: 1 })],
+];
+
+const outcomes: { name: string; strict: boolean }[] = [];
+
+function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+describe.each(SHAPES)('native model vs reference: %s', (_label, config) => {
+  const weights = randomModelWeights(config, 7);
+  const paths = isas();
+  for (const scheme of SCHEMES) {
+    for (const kvBits of KV_BITS) {
+      // Every path on the b1.58 and v2-a4 schemes, the best path on the rest (keeps the suite quick).
+      const run = scheme === 'b1.58' || scheme === 'v2-a4' ? paths : [paths[paths.length - 1]];
+      for (const isa of run) {
+        it(`${scheme}, KV ${kvBits} bits, ${isa}: logits, taps and ${STEPS} greedy tokens`, () => {
+          const native = new NativeCpuModel(weights, { scheme, kvBits, isa, threads: 2, taps: true });
+          const ref = new ReferenceModel(weights, { scheme, kvBits });
+          let ids = [BOS, 72, 101, 108, 108, 111];
+          let maxLogit = 0;
+          let maxTap = 0;
+          const got: number[] = [];
+          const want: number[] = [];
+          for (let s = 0; s < STEPS; s++) {
+            const out = native.forward(ids);
+            const exp = ref.forward(ids);
+            expect(out.length).toBe(config.vocabSize);
+            maxLogit = Math.max(maxLogit, maxDiff(out, exp));
+            const taps = native.lastTaps;
+            expect(taps.length).toBe(config.numLayers);
+            ref.lastTaps.forEach((t, l) => {
+              for (const key of Object.keys(t) as (keyof typeof t)[]) maxTap = Math.max(maxTap, maxDiff(taps[l][key]!, t[key]!));
+              expect(Object.keys(taps[l]).sort()).toEqual(Object.keys(t).sort());
+            });
+            got.push(argmax(out));
+            want.push(argmax(exp));
+            ids = [want[want.length - 1]];
+          }
+          expect(native.position).toBe(ref.position);
+          expect(got).toEqual(want);
+          expect(maxLogit).toBeLessThan(FLIP);
+          expect(maxTap).toBeLessThan(FLIP);
+          outcomes.push({ name: `${scheme}/${kvBits}/${isa}`, strict: maxLogit < STRICT && maxTap < STRICT });
+        });
+      }
+    }
+  }
+});
+
+describe('native model', () => {
+  afterAll(() => {
+    const loose = outcomes.filter((o) => !o.strict);
+    expect(loose.length, `cases beyond ${STRICT}: ${loose.map((o) => o.name).join(', ')}`).toBeLessThanOrEqual(Math.ceil(outcomes.length * 0.1));
+  });
+
+  it('matches the ORT engine (real CPU session) on every scheme', async () => {
+    const model = await writeTempModel(testConfig({ hiddenSize: 48, numHeads: 4, numKvHeads: 2, intermediateSize: 80 }), 3);
+    try {
+      for (const scheme of SCHEMES) {
+        const engine = await createEngine(model.dir, { scheme, kvBits: 8, device: 'cpu', taps: false });
+        const native = new NativeCpuModel(model.weights, { scheme, kvBits: 8, threads: 1 });
+        try {
+          let ids = [BOS, 1, 2, 3, 200, 17];
+          for (let s = 0; s < 6; s++) {
+            const a = (await engine.forward(ids, s === 0)).logits;
+            const b = native.forward(ids);
+            expect(maxDiff(a, b), scheme).toBeLessThan(FLIP);
+            expect(argmax(b), scheme).toBe(argmax(a));
+            ids = [argmax(a)];
+          }
+        } finally {
+          await engine.close();
+        }
+      }
+    } finally {
+      await model.cleanup();
+    }
+  });
+
+  it('reset() empties the cache: the same prompt gives the same logits', () => {
+    const weights = randomModelWeights(testConfig(), 2);
+    const m = new NativeCpuModel(weights, { scheme: 'v2-a4', kvBits: 4, threads: 2 });
+    const a = m.forward([BOS, 5, 6, 7]);
+    m.forward([9]);
+    m.reset();
+    expect(m.position).toBe(0);
+    expect(m.forward([BOS, 5, 6, 7])).toEqual(a);
+    expect(m.lastTaps).toEqual([]); // taps off
+  });
+
+  it('refuses bad input with clear errors', () => {
+    const weights = randomModelWeights(tinyConfig({ maxPositionEmbeddings: 8 }), 2);
+    const m = new NativeCpuModel(weights, { scheme: 'b1.58', kvBits: 16, threads: 1 });
+    expect(() => m.forward([])).toThrow(/at least one token/);
+    expect(() => m.forward([64])).toThrow(/token id 64 outside the vocabulary \(64\)/);
+    expect(() => m.forward([1.5])).toThrow(/not an integer/);
+    expect(() => m.forward(Array(9).fill(1))).toThrow(/context length 8 exceeded: 0 cached \+ 9 new tokens/);
+    expect(() => new NativeCpuModel(weights, { scheme: 'b1.58', kvBits: 16, threads: 0 })).toThrow(/threads/);
+    expect(() => new NativeCpuModel(weights, { scheme: 'b1.58', kvBits: 16, isa: 'mmx' as 'avx2' })).toThrow(/unknown native kernel path/);
+    const bad = randomModelWeights(tinyConfig(), 2);
+    bad.layers[1].up.packed[3] = 0xff; // code 3
+    expect(() => new NativeCpuModel(bad, { scheme: 'b1.58', kvBits: 16 })).toThrow(/layer 1 up: invalid ternary code 3 at row 0, column 12/);
+  });
+});
