@@ -68,6 +68,10 @@ describe('electron-builder configuration', () => {
       expect(packaged).toContain('dist/server/core/engine-process.js');
     }
     expect(packaged.filter((f) => f.endsWith('.map') || f.endsWith('.ts'))).toEqual([]);
+    // The engine's native addon is packaged and unpacked from the asar, where addon.ts looks for it.
+    const addon = 'native/build/Release/bitlens_native.node';
+    expect(selected([addon, 'native/src/kernels.cpp', 'native/build/obj/x.o'], patterns)).toEqual([addon]);
+    expect(globs(config.asarUnpack).some((p) => minimatch(addon, p, { dot: true }))).toBe(true);
     // Runtime modules are production dependencies (electron-builder packs only those).
     for (const dep of ['onnxruntime-node', 'zod', 'ws', '@huggingface/tokenizers', '@huggingface/jinja']) expect(pkg.dependencies[dep], dep).toBeDefined();
     expect(pkg.devDependencies.electron).toBeDefined();
