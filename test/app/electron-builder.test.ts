@@ -46,6 +46,7 @@ describe('electron-builder configuration', () => {
     expect(targets(config.win?.target)).toEqual(['nsis']);
     expect(targets(config.mac?.target)).toEqual(['dmg', 'zip']);
     expect(config.asar).toBe(true);
+    expect(config.npmRebuild).toBe(false);
     expect(config.electronFuses).toMatchObject({ runAsNode: false, enableNodeOptionsEnvironmentVariable: false, enableNodeCliInspectArguments: false, onlyLoadAppFromAsar: true, grantFileProtocolExtraPrivileges: false });
   });
 
