@@ -61,7 +61,12 @@ export class WebSocketHost implements BitLensHost {
     const socket = await this.connect();
     const id = this.nextId++;
     const result = new Promise<unknown>((resolve, reject) => this.pending.set(id, { name, resolve, reject }));
-    socket.send(encodeWire({ type: 'request', id, name, params }));
+    try {
+      socket.send(encodeWire({ type: 'request', id, name, params }));
+    } catch (error) {
+      this.pending.delete(id);
+      throw new BitLensError('engine_unavailable', `could not send ${name} to the BitLens host: ${(error as Error).message}`);
+    }
     return parseRequestResult(name, await result);
   }
 
