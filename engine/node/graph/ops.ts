@@ -17,20 +17,15 @@ export function rmsNorm(g: GraphBuilder, x: string, weight: string, eps: number)
 
 /**
  * Round half to even. ONNX Round is exactly that, but GPU backends lack a kernel for it (ORT would
- * run it on the CPU, two copies per quantizer), so there it is built from exact float32 steps:
- * r = floor(x), d = x - r (exact), result r + (d > 0.5 || (d == 0.5 && r is odd)).
+ * run it on the CPU, two copies per quantizer). There: (x + 1.5 * 2^23) - 1.5 * 2^23, two separate
+ * float32 kernels; the sum lies in [2^23, 2^24) where the float32 spacing is 1, so IEEE
+ * round-to-nearest-even of the addition is the rounding (exact for |x| < 2^22; quantizer inputs are
+ * at most 127, or sqrt(7) * width before INT4 clipping).
  */
 export function roundHalfEven(g: GraphBuilder, x: string): string {
   if (g.target === 'cpu') return g.node('Round', [x]);
-  const r = g.node('Floor', [x]);
-  const d = g.node('Sub', [x, r]);
-  const half = g.constF(0.5);
-  const odd = g.node('Not', [g.node('Equal', [g.node('Mul', [g.node('Floor', [g.node('Mul', [r, half])]), g.constF(2)]), r])]);
-  const one = g.constF(1);
-  const zero = g.constF(0);
-  // (WebGPU has no Or kernel: nested Where.)
-  const up = g.node('Where', [g.node('Greater', [d, half]), one, g.node('Where', [g.node('And', [g.node('Equal', [d, half]), odd]), one, zero])]);
-  return g.node('Add', [r, up]);
+  const magic = g.constF(1.5 * 2 ** 23);
+  return g.node('Sub', [g.node('Add', [x, magic]), magic]);
 }
 
 /** A linear input after its site quantizer: integer-valued codes and the per-token scale [1, T, 1]. */
