@@ -26,6 +26,15 @@ const ACTIVATION_NAMES: Record<string, Activation> = { relu2: 'relu2glu', relu_s
 /** llama.cpp file types (llama.h LLAMA_FTYPE_*; 40 is bitnet.cpp's I2_S). */
 export const GGUF_FILE_TYPES = { F32: 0, F16: 1, TQ1_0: 36, TQ2_0: 37, I2_S: 40 } as const;
 
+/** The shortest decimal that is the same f32 (GGUF stores eps and theta as f32: 1e-5, not 9.99999975e-6). */
+function decimalOfF32(x: number): number {
+  for (let p = 1; p < 17; p++) {
+    const d = Number(x.toPrecision(p));
+    if (Math.fround(d) === Math.fround(x)) return d;
+  }
+  return x;
+}
+
 /**
  * The BitLens config from a BitNet GGUF's metadata. `activation` overrides what the file says;
  * without either, arch "bitnet" means SwiGLU (llama.cpp's default) and bitnet.cpp's archs ReLU².
@@ -63,8 +72,8 @@ export function configFromGguf(
     headDim: hidden / heads,
     intermediateSize: m.int(k('feed_forward_length')),
     activation,
-    rmsNormEps: m.float(k('attention.layer_norm_rms_epsilon'), 1e-5),
-    ropeTheta: m.float(k('rope.freq_base'), 10000),
+    rmsNormEps: decimalOfF32(m.float(k('attention.layer_norm_rms_epsilon'), 1e-5)),
+    ropeTheta: decimalOfF32(m.float(k('rope.freq_base'), 10000)),
     maxPositionEmbeddings: m.int(k('context_length')),
     tieWordEmbeddings: !h.tensors.some((t) => t.name === 'output.weight'),
     subln: true,
