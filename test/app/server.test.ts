@@ -107,4 +107,27 @@ describe('browser host', () => {
     expect(responses[0]).toMatchObject({ ok: false, error: { code: 'invalid_request' } });
     expect(responses[1]).toMatchObject({ id: 7, ok: false, error: { code: 'invalid_request', message: expect.stringMatching(/unknown request/) } });
   });
+
+  it('the client reconnects after the host restarts, and requests work again', async () => {
+    const dataDir = path.join(tmp.dir, 'data-restart');
+    const modelsDir = path.join(tmp.dir, 'no-models');
+    const first = await startServer({ port: 0, dataDir, modelsDir, rendererDir: tmp.dir });
+    const port = first.port;
+    const client = new WebSocketHost(`ws://127.0.0.1:${port}/ws`, WebSocket as unknown as WebSocketConstructor);
+    const c = await client.request('conversations.create', { title: 'survives' });
+    await first.close();
+    await expect(client.request('conversations.list', {})).rejects.toMatchObject({ code: 'engine_unavailable' });
+    const second = await startServer({ port, dataDir, modelsDir, rendererDir: tmp.dir });
+    try {
+      const statuses: string[] = [];
+      client.on('engine.status', (s) => statuses.push(s.state));
+      await new Promise((r) => setTimeout(r, 1500)); // the client retries once a second
+      const list = await client.request('conversations.list', {});
+      expect(list.conversations.map((x) => x.id)).toContain(c.id);
+      expect(statuses).toContain('idle'); // the new host greets every connection with its status
+    } finally {
+      client.close();
+      await second.close();
+    }
+  });
 });
