@@ -1,6 +1,7 @@
 // The `bitlens` command: a table of subcommands (others, e.g. `serve`, register theirs here).
 import { bench, BENCH_USAGE } from './bench.js';
 import { generate, GENERATE_USAGE } from './generate.js';
+import { importCommand, IMPORT_USAGE } from './import.js';
 import { UsageError } from './options.js';
 
 export interface Subcommand {
@@ -11,6 +12,7 @@ export interface Subcommand {
 export const SUBCOMMANDS: Record<string, Subcommand> = {
   generate: { usage: GENERATE_USAGE, run: generate },
   bench: { usage: BENCH_USAGE, run: bench },
+  import: { usage: IMPORT_USAGE, run: importCommand },
   // The browser host (server/), loaded only when asked for.
   serve: {
     usage: 'bitlens serve [--port N] [--data-dir DIR] [--models-dir DIR] [--api-token TOKEN]',

@@ -1,0 +1,58 @@
+// `bitlens import` in-process: imports into --out or the cache, then `bitlens generate` runs the
+// imported folder; usage and input errors give exit codes 2 and 1 with a message.
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { main } from '../../../cli/main.js';
+import { exportGguf } from '../../../engine/node/import/export-gguf.js';
+import { loadModelDir } from '../../../engine/node/model-dir.js';
+import { blockConfig, exactWeights, workspace, writeOriginal, type Workspace } from './fixtures.js';
+
+async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s) => ((out += String(s)), true));
+  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s) => ((err += String(s)), true));
+  try {
+    return { code: await main(argv), out, err };
+  } finally {
+    o.mockRestore();
+    e.mockRestore();
+  }
+}
+
+describe('bitlens import', () => {
+  let ws: Workspace;
+  let gguf: string;
+  beforeAll(async () => {
+    ws = await workspace();
+    await writeOriginal(ws.at('orig'), exactWeights(blockConfig({ numLayers: 1 }), 1));
+    gguf = ws.at('m.gguf');
+    await exportGguf(await loadModelDir(ws.at('orig')), gguf, { weightType: 'TQ1_0' });
+  });
+  afterAll(() => ws.cleanup());
+
+  it('imports a GGUF file into --out, then generate runs it', async () => {
+    const r = await run(['import', gguf, '--out', ws.at('out')]);
+    expect(r.code).toBe(0);
+    expect(r.out.trim()).toBe(ws.at('out'));
+    expect(r.err).toMatch(/GGUF BitNet \(TQ1_0 weights\); [\d.]+ s, peak RSS/);
+    const g = await run(['generate', '--model', ws.at('out'), '--prompt', 'hello', '--max-tokens', '3', '--device', 'cpu']);
+    expect(g.code).toBe(0);
+    expect(g.err).toMatch(/prompt \d+ tokens/);
+  });
+
+  it('imports into the cache once, then reports the cached folder', async () => {
+    const a = await run(['import', gguf, '--cache-dir', ws.at('cache')]);
+    const b = await run(['import', gguf, '--cache-dir', ws.at('cache')]);
+    expect([a.code, b.code]).toEqual([0, 0]);
+    expect(b.out).toBe(a.out);
+    expect(b.err).toMatch(/^cached import/);
+  });
+
+  it('reports usage and input errors', async () => {
+    expect((await run(['import'])).code).toBe(2);
+    expect((await run(['import', gguf, '--activation', 'gelu'])).err).toMatch(/--activation "gelu" is not one of relu2, silu/);
+    const missing = await run(['import', ws.at('nope.gguf'), '--out', ws.at('x')]);
+    expect(missing.code).toBe(1);
+    expect(missing.err).toMatch(/nope\.gguf: does not exist/);
+  });
+});
