@@ -404,7 +404,11 @@ export function ggufLayout(metadata: Iterable<[string, GgufMetaValue]>, tensors:
     if (t.ne.length < 1 || t.ne.length > MAX_DIMS || !t.ne.every((d) => Number.isSafeInteger(d) && d >= 0)) {
       throw new Error(`tensor '${t.name}': ne ${JSON.stringify(t.ne)} must be 1 to ${MAX_DIMS} non-negative integers`);
     }
-    return ggmlTensorBytes(t.type, t.ne);
+    try {
+      return ggmlTensorBytes(t.type, t.ne);
+    } catch (e) {
+      throw new Error(`tensor '${t.name}': ${(e as Error).message}`);
+    }
   });
   const pad = (n: number) => Math.ceil(n / alignment) * alignment;
   const s = new ByteSink();

@@ -281,7 +281,8 @@ function buildSource(config: ModelConfig, refs: Map<string, Ref>, readers: FileR
     if (name === 'lm_head.weight' && config.tieWordEmbeddings) continue; // some checkpoints store the tied copy
     throw new ModelFormatError(r.reader.file, 'unknown tensor; not part of a BitNet model with this config.json', name);
   }
-  const variant = packed ? 'packed ternary weights' : config.activation === 'swiglu' ? 'latent weights, LLaMA layout (1bitLLM style), quantized on import' : 'latent (master) weights, quantized on import';
+  const llamaNames = [...used].some((n) => n.includes('.inner_attn_ln.') || n.includes('.ffn_layernorm.'));
+  const variant = packed ? 'packed ternary weights' : llamaNames ? 'latent weights, 1bitLLM LLaMA layout, quantized on import' : 'latent (master) weights, quantized on import';
   return {
     kind: `Hugging Face BitNet checkpoint (${variant})`,
     config,
