@@ -106,3 +106,18 @@ def build(tokenizer_path, corpus_dir, out_dir, workers=None, files=None, max_cha
     print(f'data: {len(train)} train tokens ({chars} chars, {chars / max(1, len(train)):.2f} chars/token), '
           f'{len(val)} val tokens, {time.time() - t0:.1f}s', flush=True)
     return len(train), len(val)
+
+
+def main():
+    import argparse
+    ap = argparse.ArgumentParser(description='python3 -m training.data --tokenizer DIR --out DIR [--corpus DIR]')
+    ap.add_argument('--tokenizer', required=True, help='folder with tokenizer.json')
+    ap.add_argument('--corpus', default=corpus.DEFAULT_CORPUS)
+    ap.add_argument('--out', required=True)
+    ap.add_argument('--workers', type=int, default=0)
+    args = ap.parse_args()
+    build(os.path.join(args.tokenizer, 'tokenizer.json'), args.corpus, args.out, args.workers or None)
+
+
+if __name__ == '__main__':
+    main()
