@@ -146,7 +146,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
   static Napi::Function Init(Napi::Env env) {
     return DefineClass(env, "NativeModel",
                        {InstanceMethod("forward", &ModelWrap::Forward), InstanceMethod("reset", &ModelWrap::Reset),
-                        InstanceMethod("taps", &ModelWrap::Taps), InstanceAccessor("position", &ModelWrap::Position, nullptr),
+                        InstanceMethod("taps", &ModelWrap::Taps), InstanceMethod("profile", &ModelWrap::ProfileMs), InstanceAccessor("position", &ModelWrap::Position, nullptr),
                         InstanceAccessor("isa", &ModelWrap::IsaName, nullptr), InstanceAccessor("threads", &ModelWrap::Threads, nullptr),
                         InstanceAccessor("weightBytes", &ModelWrap::WeightBytes, nullptr)});
   }
@@ -292,6 +292,16 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
       out.Set(i++, o);
     }
     return out;
+  }
+  Napi::Value ProfileMs(const Napi::CallbackInfo& info) {
+    const Profile& p = model_->profile();
+    Napi::Object o = Napi::Object::New(info.Env());
+    o.Set("quant", p.quant);
+    o.Set("matmul", p.matmul);
+    o.Set("attention", p.attention);
+    o.Set("lmHead", p.lmHead);
+    o.Set("other", p.other);
+    return o;
   }
   Napi::Value Position(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), static_cast<double>(model_->position())); }
   Napi::Value IsaName(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), isaName(model_->run().isa)); }

@@ -50,16 +50,21 @@ void transform(const HadamardPlan& plan, T* x, bool inverse) {
     }
   }
   if (K > 1) {
+    // out[i][j] = sum over l in order of h(i, l) * x[l][j], in float64: the reference's column sums,
+    // computed for all j of a row at once (vectorizes along j; each sum keeps its order).
     const int8_t* h = plan.h.data();
-    std::vector<double> col(K);
-    for (size_t j = 0; j < P; j++) {
-      for (int i = 0; i < K; i++) col[i] = static_cast<double>(x[i * P + j]);
-      for (int i = 0; i < K; i++) {
-        double s = 0;
-        for (int l = 0; l < K; l++) s += (inverse ? h[l * K + i] : h[i * K + l]) * col[l];
-        x[i * P + j] = static_cast<T>(s);
+    thread_local std::vector<double> in, out;
+    in.assign(x, x + static_cast<size_t>(K) * P);
+    out.assign(static_cast<size_t>(K) * P, 0.0);
+    for (int i = 0; i < K; i++) {
+      double* o = out.data() + static_cast<size_t>(i) * P;
+      for (int l = 0; l < K; l++) {
+        const double c = inverse ? h[l * K + i] : h[i * K + l];
+        const double* xl = in.data() + static_cast<size_t>(l) * P;
+        for (size_t j = 0; j < P; j++) o[j] += c * xl[j];
       }
     }
+    for (size_t i = 0; i < static_cast<size_t>(K) * P; i++) x[i] = static_cast<T>(out[i]);
   }
   const size_t n = P * static_cast<size_t>(K);
   const double norm = 1 / std::sqrt(static_cast<double>(n));

@@ -79,18 +79,19 @@ int ternaryAt(const TernaryMatrix& m, size_t r, size_t c);
 
 /**
  * out[b * rows + r] = sum_c w(r, c) * xq[b * colsPadded + c] for rows [r0, r1), b < batch.
- * xq rows are zero-padded to colsPadded; xsum[b] = sum of xq row b.
+ * xq rows are zero-padded to colsPadded; xsum[b] = sum of xq row b. With `idx`, positions r0..r1 of
+ * idx name the rows to compute (the others are left as they are).
  */
-void ternaryMatmulInt8(const TernaryMatrix& m, const int8_t* xq, const int32_t* xsum, size_t batch, int32_t* out, size_t r0, size_t r1);
+void ternaryMatmulInt8(const TernaryMatrix& m, const int8_t* xq, const int32_t* xsum, size_t batch, int32_t* out, size_t r0, size_t r1, const uint32_t* idx = nullptr);
 
 /** Float64 product without activation quantization (scheme fp): sum in column order, like the reference. */
 void ternaryMatvecF64(const TernaryMatrix& m, const double* x, double* out, size_t r0, size_t r1);
 
 // Per-ISA entry points (kernels_*.cc).
-void ternaryMatmulInt8Portable(const TernaryMatrix& m, const int8_t* xq, const int32_t* xsum, size_t batch, int32_t* out, size_t r0, size_t r1);
-void ternaryMatmulInt8Avx2(const TernaryMatrix& m, const int8_t* xq, const int32_t* xsum, size_t batch, int32_t* out, size_t r0, size_t r1);
-void ternaryMatmulInt8Avx512(const TernaryMatrix& m, const int8_t* xq, const int32_t* xsum, size_t batch, int32_t* out, size_t r0, size_t r1);
-void ternaryMatmulInt8Neon(const TernaryMatrix& m, const int8_t* xq, const int32_t* xsum, size_t batch, int32_t* out, size_t r0, size_t r1);
+void ternaryMatmulInt8Portable(const TernaryMatrix& m, const int8_t* xq, const int32_t* xsum, size_t batch, int32_t* out, size_t r0, size_t r1, const uint32_t* idx = nullptr);
+void ternaryMatmulInt8Avx2(const TernaryMatrix& m, const int8_t* xq, const int32_t* xsum, size_t batch, int32_t* out, size_t r0, size_t r1, const uint32_t* idx = nullptr);
+void ternaryMatmulInt8Avx512(const TernaryMatrix& m, const int8_t* xq, const int32_t* xsum, size_t batch, int32_t* out, size_t r0, size_t r1, const uint32_t* idx = nullptr);
+void ternaryMatmulInt8Neon(const TernaryMatrix& m, const int8_t* xq, const int32_t* xsum, size_t batch, int32_t* out, size_t r0, size_t r1, const uint32_t* idx = nullptr);
 
 // ---- full-precision LM head -------------------------------------------------------------------
 

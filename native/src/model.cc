@@ -1,12 +1,15 @@
 #include "model.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <stdexcept>
 
 namespace bitlens {
 namespace {
+
+double nowMs() { return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 
 /** RMSNorm(x) * w, as reference.ts: x / sqrt(mean(x^2) + eps) * w with (x * inv) * w. */
 void rmsNorm(const double* x, const float* w, size_t n, double eps, double* out) {
@@ -80,8 +83,10 @@ void Model::storeKv(std::vector<float>& cache, size_t p, const double* x) {
 }
 
 // y[t * rows + r] = BitLinear(x[t * cols ..]) for T tokens: quantize every token, one integer
-// product over the batch (the weights stream from memory once), then * scale * alpha.
-void Model::linear(const Linear& lin, SiteQuant site, const std::vector<double>& x, size_t T, size_t cols, std::vector<double>& y, size_t rows) {
+// product over the batch (the weights stream from memory once), then * scale * alpha. With
+// `active` (quantized sites), only those rows are computed and the others are 0.
+void Model::linear(const Linear& lin, SiteQuant site, const std::vector<double>& x, size_t T, size_t cols, std::vector<double>& y, size_t rows,
+                   const std::vector<uint32_t>* active) {
   y.assign(T * rows, 0);
   const TernaryMatrix& m = lin.w;
   if (site == SiteQuant::None) {
@@ -93,6 +98,7 @@ void Model::linear(const Linear& lin, SiteQuant site, const std::vector<double>&
     }
     return;
   }
+  double t0 = nowMs();
   const size_t cp = m.colsPadded;
   xq_.assign(T * cp, 0);
   xsum_.resize(T);
@@ -109,8 +115,17 @@ void Model::linear(const Linear& lin, SiteQuant site, const std::vector<double>&
     for (size_t i = 0; i < cols; i++) s += q[i];
     xsum_[t] = s;
   }
-  acc_.resize(T * rows);
-  pool_->parallelFor(rows, [&](size_t r0, size_t r1) { ternaryMatmulInt8(m, xq_.data(), xsum_.data(), T, acc_.data(), r0, r1); }, 16);
+  double t1 = nowMs();
+  prof_.quant += t1 - t0;
+  if (active) {
+    acc_.assign(T * rows, 0);
+    const uint32_t* idx = active->data();
+    pool_->parallelFor(active->size(), [&](size_t r0, size_t r1) { ternaryMatmulInt8(m, xq_.data(), xsum_.data(), T, acc_.data(), r0, r1, idx); }, 16);
+  } else {
+    acc_.resize(T * rows);
+    pool_->parallelFor(rows, [&](size_t r0, size_t r1) { ternaryMatmulInt8(m, xq_.data(), xsum_.data(), T, acc_.data(), r0, r1); }, 16);
+  }
+  prof_.matmul += nowMs() - t1;
   for (size_t t = 0; t < T; t++) {
     const double post = xscale_[t] * lin.alpha;
     for (size_t r = 0; r < rows; r++) y[t * rows + r] = static_cast<double>(acc_[t * rows + r]) * post;
@@ -128,6 +143,8 @@ void Model::forward(const std::vector<int32_t>& ids, float* logits) {
     if (id < 0 || static_cast<size_t>(id) >= c_.vocab)
       throw std::invalid_argument("token id " + std::to_string(id) + " outside the vocabulary (" + std::to_string(c_.vocab) + ")");
   ensureKv(pos_ + T);
+  const double tStart = nowMs();
+  const Profile before = prof_;
   const size_t d = c_.d, H = c_.heads, KVH = c_.kvHeads, hd = c_.headDim, attn = H * hd, kvw = KVH * hd, F = c_.ffn;
   const size_t group = H / KVH, last = T - 1;
   const Isa isa = run_.isa;
@@ -154,6 +171,7 @@ void Model::forward(const std::vector<int32_t>& ids, float* logits) {
       storeKv(vCache_[li], pos_ + t, &v[t * kvw]);
     }
     // Attention: one job per (token, head); every job reads the cache up to its own position.
+    double ta = nowMs();
     std::fill(a.begin(), a.end(), 0.0);
     const float* kc = kCache_[li].data();
     const float* vc = vCache_[li].data();
@@ -175,6 +193,7 @@ void Model::forward(const std::vector<int32_t>& ids, float* logits) {
         for (size_t i = 0; i < hd; i++) a[t * attn + h * hd + i] = acc[i];
       }
     });
+    prof_.attention += nowMs() - ta;
     for (size_t t = 0; t < T; t++) {
       std::vector<double> tmp(attn);
       rmsNorm(&a[t * attn], L.attnSubNorm.data(), attn, c_.eps, tmp.data());
@@ -189,7 +208,16 @@ void Model::forward(const std::vector<int32_t>& ids, float* logits) {
     for (size_t t = 0; t < T; t++) rmsNorm(&hs[t * d], L.postAttnNorm.data(), d, c_.eps, &x[t * d]);
     if (tap) tap->gateup.assign(&x[last * d], &x[last * d] + d);
     linear(L.gate, run_.sites[kGateUp], x, T, d, g, F);
-    linear(L.up, run_.sites[kGateUp], x, T, d, u, F);
+    // relu2glu: relu(g)^2 * u is 0 wherever g <= 0, whatever u is, so during decoding only the rows
+    // of W_up with g > 0 are computed (exact; about half the rows on random weights, most of them
+    // on trained BitNet models, where the gate output is sparse).
+    const bool skipUp = c_.relu2 && T == 1 && run_.sites[kGateUp] != SiteQuant::None;
+    if (skipUp) {
+      active_.clear();
+      for (size_t i = 0; i < F; i++)
+        if (g[i] > 0) active_.push_back(static_cast<uint32_t>(i));
+    }
+    linear(L.up, run_.sites[kGateUp], x, T, d, u, F, skipUp ? &active_ : nullptr);
     std::vector<double> act(F);
     for (size_t t = 0; t < T; t++) {
       for (size_t i = 0; i < F; i++) {
@@ -211,6 +239,7 @@ void Model::forward(const std::vector<int32_t>& ids, float* logits) {
   std::vector<double> hn(d);
   rmsNorm(&hs[last * d], norm_.data(), d, c_.eps, hn.data());
   std::vector<float> hf(hn.begin(), hn.end());
+  const double th = nowMs();
   pool_->parallelFor(c_.vocab, [&](size_t v0, size_t v1) {
     if (headF16_ || headF32_) {
       if (headF16_) lmHeadF16(isa, headF16_, d, hf.data(), logits, v0, v1);
@@ -221,6 +250,8 @@ void Model::forward(const std::vector<int32_t>& ids, float* logits) {
       lmHeadF32(isa, embedF32_, d, hf.data(), logits, v0, v1);
     }
   });
+  prof_.lmHead += nowMs() - th;
+  prof_.other += (th - tStart) - (prof_.quant - before.quant) - (prof_.matmul - before.matmul) - (prof_.attention - before.attention);
 }
 
 }  // namespace bitlens

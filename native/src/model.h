@@ -47,6 +47,11 @@ struct LayerTaps {
   std::vector<double> qkv, o, gateup, down, oPre, downPre;
 };
 
+/** Milliseconds spent per phase since construction (benchmarks: where decode time goes). */
+struct Profile {
+  double quant = 0, matmul = 0, attention = 0, lmHead = 0, other = 0;
+};
+
 class Model {
  public:
   Model(ModelConfig c, RunConfig run, std::vector<Layer> layers, std::vector<float> norm, const uint16_t* embedF16, const float* embedF32,
@@ -59,10 +64,12 @@ class Model {
   const ModelConfig& config() const { return c_; }
   const RunConfig& run() const { return run_; }
   size_t weightBytes() const;
+  const Profile& profile() const { return prof_; }
 
  private:
   struct Act;  // per-forward scratch
-  void linear(const Linear& lin, SiteQuant site, const std::vector<double>& x, size_t T, size_t cols, std::vector<double>& y, size_t rows);
+  void linear(const Linear& lin, SiteQuant site, const std::vector<double>& x, size_t T, size_t cols, std::vector<double>& y, size_t rows,
+              const std::vector<uint32_t>* active = nullptr);
   void storeKv(std::vector<float>& cache, size_t p, const double* x);
   void ensureKv(size_t positions);
 
@@ -83,7 +90,9 @@ class Model {
   // scratch for linear()
   std::vector<int8_t> xq_;
   std::vector<int32_t> xsum_, acc_;
+  std::vector<uint32_t> active_;
   std::vector<double> xscale_;
+  Profile prof_;
 };
 
 }  // namespace bitlens

@@ -1,4 +1,5 @@
 // Kernel-layout repacking, run-time dispatch and the portable kernels (any CPU, any compiler).
+#include <array>
 #include <cstring>
 #include <stdexcept>
 #include <string>
@@ -85,19 +86,29 @@ TernaryMatrix repackTernary(const uint8_t* packed, size_t rows, size_t cols, Isa
   m.offset = (64 - reinterpret_cast<uintptr_t>(m.data.data()) % 64) % 64;
   uint8_t* base = m.data.data() + m.offset;
   const size_t V = m.V;
+  // Byte -> its four codes, and whether one of them is 3 (invalid).
+  static const auto table = [] {
+    std::vector<std::array<uint8_t, 4>> t(256);
+    for (unsigned b = 0; b < 256; b++) t[b] = {uint8_t(b & 3), uint8_t((b >> 2) & 3), uint8_t((b >> 4) & 3), uint8_t(b >> 6)};
+    return t;
+  }();
+  std::vector<uint8_t> codes(m.colsPadded);
   for (size_t r = 0; r < rows; r++) {
     const uint8_t* src = packed + r * (cols / 4);
-    uint8_t* dst = base + r * m.rowBytes;
-    // Padding columns get code 1 (w = 0); their activations are zero anyway.
-    std::memset(dst, 0x55, m.rowBytes);
-    for (size_t c = 0; c < cols; c++) {
-      const unsigned code = (src[c >> 2] >> (2 * (c & 3))) & 3;
-      if (code == 3) {
+    for (size_t i = 0; i < cols / 4; i++) {
+      if (src[i] & (src[i] >> 1) & 0x55) {
+        size_t c = 4 * i;
+        while (((src[i] >> (2 * (c & 3))) & 3) != 3) c++;
         throw std::invalid_argument("invalid ternary code 3 at row " + std::to_string(r) + ", column " + std::to_string(c));
       }
-      const size_t blk = c / block, within = c % block, shift = 2 * (within / V), j = within % V;
-      uint8_t& b = dst[blk * V + j];
-      b = static_cast<uint8_t>((b & ~(3u << shift)) | (code << shift));
+      std::memcpy(&codes[4 * i], table[src[i]].data(), 4);
+    }
+    // Padding columns get code 1 (w = 0); their activations are zero anyway.
+    std::memset(codes.data() + cols, 1, m.colsPadded - cols);
+    uint8_t* dst = base + r * m.rowBytes;
+    for (size_t blk = 0; blk < m.colsPadded / (4 * V); blk++) {
+      const uint8_t* c = codes.data() + blk * 4 * V;
+      for (size_t j = 0; j < V; j++) dst[blk * V + j] = static_cast<uint8_t>(c[j] | c[j + V] << 2 | c[j + 2 * V] << 4 | c[j + 3 * V] << 6);
     }
   }
   return m;
@@ -109,9 +120,10 @@ int ternaryAt(const TernaryMatrix& m, size_t r, size_t c) {
   return ((m.row(r)[blk * V + within % V] >> (2 * (within / V))) & 3) - 1;
 }
 
-void ternaryMatmulInt8Portable(const TernaryMatrix& m, const int8_t* xq, const int32_t* xsum, size_t batch, int32_t* out, size_t r0, size_t r1) {
+void ternaryMatmulInt8Portable(const TernaryMatrix& m, const int8_t* xq, const int32_t* xsum, size_t batch, int32_t* out, size_t r0, size_t r1, const uint32_t* idx) {
   const size_t V = m.V, nblk = m.colsPadded / (4 * V);
-  for (size_t r = r0; r < r1; r++) {
+  for (size_t i = r0; i < r1; i++) {
+    const size_t r = idx ? idx[i] : i;
     const uint8_t* w = m.row(r);
     for (size_t b = 0; b < batch; b++) {
       const int8_t* x = xq + b * m.colsPadded;
@@ -130,16 +142,16 @@ void ternaryMatmulInt8Portable(const TernaryMatrix& m, const int8_t* xq, const i
   }
 }
 
-void ternaryMatmulInt8(const TernaryMatrix& m, const int8_t* xq, const int32_t* xsum, size_t batch, int32_t* out, size_t r0, size_t r1) {
+void ternaryMatmulInt8(const TernaryMatrix& m, const int8_t* xq, const int32_t* xsum, size_t batch, int32_t* out, size_t r0, size_t r1, const uint32_t* idx) {
   switch (m.isa) {
 #if defined(BITLENS_HAVE_X86_KERNELS)
-    case Isa::Avx512: return ternaryMatmulInt8Avx512(m, xq, xsum, batch, out, r0, r1);
-    case Isa::Avx2: return ternaryMatmulInt8Avx2(m, xq, xsum, batch, out, r0, r1);
+    case Isa::Avx512: return ternaryMatmulInt8Avx512(m, xq, xsum, batch, out, r0, r1, idx);
+    case Isa::Avx2: return ternaryMatmulInt8Avx2(m, xq, xsum, batch, out, r0, r1, idx);
 #endif
 #if defined(BITLENS_HAVE_NEON_KERNELS)
-    case Isa::Neon: return ternaryMatmulInt8Neon(m, xq, xsum, batch, out, r0, r1);
+    case Isa::Neon: return ternaryMatmulInt8Neon(m, xq, xsum, batch, out, r0, r1, idx);
 #endif
-    default: return ternaryMatmulInt8Portable(m, xq, xsum, batch, out, r0, r1);
+    default: return ternaryMatmulInt8Portable(m, xq, xsum, batch, out, r0, r1, idx);
   }
 }
 

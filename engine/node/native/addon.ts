@@ -32,10 +32,20 @@ export interface NativeLayerTaps {
   downPreHadamard?: Float64Array;
 }
 
+/** Milliseconds per phase since the model was created (where decode time goes). */
+export interface NativeProfile {
+  quant: number;
+  matmul: number;
+  attention: number;
+  lmHead: number;
+  other: number;
+}
+
 export interface NativeModelHandle {
   forward(ids: Int32Array): Float32Array;
   reset(): void;
   taps(): NativeLayerTaps[];
+  profile(): NativeProfile;
   readonly position: number;
   readonly isa: NativeIsa;
   readonly threads: number;

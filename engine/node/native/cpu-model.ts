@@ -8,7 +8,7 @@ import type { KvBits, Site } from '../../common/api.js';
 import { SITES } from '../../common/api.js';
 import { schemeUsesHadamard, siteQuantizer, type Scheme } from '../../common/scheme.js';
 import type { ModelWeights } from '../../common/weights.js';
-import { checkIsa, requireNativeAddon, type NativeIsa, type NativeLayerTaps, type NativeModelHandle } from './addon.js';
+import { checkIsa, requireNativeAddon, type NativeIsa, type NativeLayerTaps, type NativeModelHandle, type NativeProfile } from './addon.js';
 
 export interface NativeCpuOptions {
   scheme: Scheme;
@@ -84,6 +84,11 @@ export class NativeCpuModel {
 
   get threads(): number {
     return this.handle.threads;
+  }
+
+  /** Milliseconds spent per phase (quantizers, ternary products, attention, LM head, rest) so far. */
+  get profile(): NativeProfile {
+    return this.handle.profile();
   }
 
   /** Bytes of ternary weights in the kernel layout. */
