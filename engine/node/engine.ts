@@ -27,6 +27,7 @@ import { KvCache, kvCacheBytes } from './kv-cache.js';
 import { loadModelDir } from './model-dir.js';
 import { projectionStats, weightBytes } from './model-info.js';
 import { TextCodec } from './tokenizer.js';
+import { EmbeddingTable } from './embedding.js';
 import { StreamingText } from './streaming-text.js';
 
 /** Throws a RangeError naming the bad field and the accepted values. */
@@ -87,6 +88,7 @@ class OrtEngine implements NodeEngine {
     private readonly graph: CompiledGraph,
     private session: ort.InferenceSession | undefined,
     private readonly codec: TextCodec,
+    private readonly embedding: EmbeddingTable,
   ) {
     this.kv = new KvCache(graph.kv, graph.numKvHeads);
   }
@@ -96,7 +98,7 @@ class OrtEngine implements NodeEngine {
     if (!this.session) throw new Error('engine is closed');
     const feeds: Record<string, ort.Tensor> = {
       ...this.kv.feeds(),
-      [this.graph.inputIds]: new ort.Tensor('int64', BigInt64Array.from(ids, BigInt), [1, ids.length]),
+      [this.graph.inputsEmbeds]: new ort.Tensor('float32', this.embedding.lookup(ids), [1, ids.length, this.config.hiddenSize]),
     };
     const out = await this.session.run(feeds);
     const position = this.kv.length + ids.length - 1;
@@ -266,5 +268,5 @@ export async function createEngine(modelDir: string, run: RunOptions, opts: Engi
   };
   if (note) info.deviceNote = note;
   // The serialized graph (as large as the weights) is ORT's now; keep only what the engine reads.
-  return new OrtEngine(info, c, { ...graph, model: new Uint8Array(0) }, session, codec);
+  return new OrtEngine(info, c, { ...graph, model: new Uint8Array(0) }, session, codec, new EmbeddingTable(model.weights, c.hiddenSize));
 }

@@ -18,6 +18,8 @@ export interface CompileOptions {
    * write, see storeCodes). Default 'cpu'.
    */
   target?: Target;
+  /** Rows per LM head chunk (default: 64 MiB of float32 on GPU targets, everything on the CPU). */
+  lmHeadChunkRows?: number;
   /** How the ternary matmuls run (ops.ts MatMulMode); default 'fp32'. */
   matmul?: MatMulMode;
 }
@@ -41,7 +43,8 @@ export interface TapSpec {
 
 export interface CompiledGraph {
   model: Uint8Array;
-  inputIds: string;
+  /** [1, T, hidden] float32: the embedding rows of the new tokens (looked up in JavaScript, embedding.ts). */
+  inputsEmbeds: string;
   logits: string;
   kv: KvTensorSpec[];
   taps: TapSpec[];
@@ -63,7 +66,9 @@ export function compileGraph(w: ModelWeights, opts: CompileOptions): CompiledGra
   const storeCodes = kvQuantized && g.target === 'cpu';
   const acc = opts.matmul ?? 'fp32';
 
-  const ids = g.input('input_ids', DT.INT64, [1, 'T']);
+  // The embedding lookup happens outside the graph (embedding.ts): the table is the largest tensor
+  // (2B-4T: 1.3 GB as float32) and WebGPU limits the size of one buffer binding.
+  const embeds = g.input('inputs_embeds', DT.FLOAT, [1, 'T', c.hiddenSize]);
   const kv: KvTensorSpec[] = [];
   const pastInputs: string[][] = [];
   for (let i = 0; i < c.numLayers; i++) {
@@ -88,7 +93,7 @@ export function compileGraph(w: ModelWeights, opts: CompileOptions): CompiledGra
   // poorly, so no input is ever zero-sized. Cache slot j holds position j - 1.
   // Positions of the new tokens: past length + 0..T-1 (past length from the cache's shape).
   const pastLen = g.node('Sub', [g.node('Shape', [pastInputs[0][0]], { start: 2, end: 3 }), g.constI([1])]);
-  const newLen = g.node('Shape', [ids], { start: 1, end: 2 });
+  const newLen = g.node('Shape', [embeds], { start: 1, end: 2 });
   const totalLen = g.node('Add', [pastLen, newLen]);
   const scalar = (x: string) => g.node('Squeeze', [x, g.constI([0])]);
   const pos = g.node('Range', [scalar(pastLen), scalar(totalLen), g.constI(1)]); // [T]
@@ -122,10 +127,7 @@ export function compileGraph(w: ModelWeights, opts: CompileOptions): CompiledGra
     return g.node('Add', [g.node('Mul', [x, cos]), g.node('Mul', [rotated, sin])]);
   };
 
-  // Embedding: stored as F16 bits when the file has them; ORT folds the Cast of the initializer once
-  // at session creation, so the float32 matrix is shared by the lookup and the tied LM head.
-  const embed = matrixInitializer(g, 'embed', w, 'embed', c.vocabSize, d);
-  let h = g.node('Gather', [embed, ids]); // [1, T, d]
+  let h = embeds;
 
   const taps: TapSpec[] = [];
   const tapLast = (layer: number, field: TapSpec['field'], x: string, width: number) => {
@@ -214,19 +216,31 @@ export function compileGraph(w: ModelWeights, opts: CompileOptions): CompiledGra
 
   let hn = rmsNorm(g, h, g.f32('final_norm', [d], w.norm), c.rmsNormEps);
   if (opts.logits !== 'all') hn = g.node('Slice', [hn, g.constI([-1]), g.constI([2 ** 62]), g.constI([1])]);
-  const head = c.tieWordEmbeddings ? embed : matrixInitializer(g, 'lm_head', w, 'lmHead', c.vocabSize, d);
-  const logits = g.node('Gemm', [g.node('Reshape', [hn, g.constI([-1, d])]), head], { transB: 1 });
+  // LM head in row chunks of at most 64 MiB as float32 on GPU backends (WebGPU guarantees only
+  // 128 MiB per storage binding), one matrix on the CPU.
+  const key = c.tieWordEmbeddings ? 'embed' : 'lmHead';
+  const chunkRows = opts.lmHeadChunkRows ?? (g.target === 'gpu' ? Math.max(1, Math.floor(2 ** 26 / (4 * d))) : c.vocabSize);
+  const hn2 = g.node('Reshape', [hn, g.constI([-1, d])]);
+  const parts: string[] = [];
+  for (let r0 = 0; r0 < c.vocabSize; r0 += chunkRows) {
+    const rows = Math.min(chunkRows, c.vocabSize - r0);
+    parts.push(g.node('Gemm', [hn2, matrixInitializer(g, `lm_head.${r0}`, w, key, r0, rows, d)], { transB: 1 }));
+  }
+  const logits = parts.length === 1 ? parts[0] : g.node('Concat', parts, { axis: 1 });
   g.output(logits, 'logits', DT.FLOAT, [opts.logits === 'all' ? 'T' : 1, c.vocabSize]);
 
-  return { model: g.toBytes('bitlens_decode_step'), inputIds: ids, logits: 'logits', kv, taps, numKvHeads: KVH, headDim: D };
+  return { model: g.toBytes('bitlens_decode_step'), inputsEmbeds: embeds, logits: 'logits', kv, taps, numKvHeads: KVH, headDim: D };
 }
 
-/** A [rows, cols] float matrix: F16 bits plus a Cast (folded by ORT at load), or float32 as is. */
-function matrixInitializer(g: GraphBuilder, name: string, w: ModelWeights, key: 'embed' | 'lmHead', rows: number, cols: number): string {
+/**
+ * Rows [r0, r0 + rows) of a [vocab, cols] matrix: F16 bits plus a Cast (folded once by ORT at
+ * session creation), or float32 as is.
+ */
+function matrixInitializer(g: GraphBuilder, name: string, w: ModelWeights, key: 'embed' | 'lmHead', r0: number, rows: number, cols: number): string {
   // Only touch w[key] when there are no F16 bits: reading it converts the whole matrix to float32.
   const f16 = key === 'embed' ? w.embedF16 : w.lmHeadF16;
-  if (f16) return g.node('Cast', [g.initializer(`${name}.f16`, DT.FLOAT16, [rows, cols], f16)], { to: DT.FLOAT });
-  return g.initializer(name, DT.FLOAT, [rows, cols], w[key]!);
+  if (f16) return g.node('Cast', [g.initializer(`${name}.f16`, DT.FLOAT16, [rows, cols], f16.subarray(r0 * cols, (r0 + rows) * cols))], { to: DT.FLOAT });
+  return g.initializer(name, DT.FLOAT, [rows, cols], w[key]!.subarray(r0 * cols, (r0 + rows) * cols));
 }
 
 /**

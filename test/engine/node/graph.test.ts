@@ -43,6 +43,22 @@ describe('graph compiler', () => {
     expect((await names('b1.58', true)).filter((n) => n.includes('PreHadamard'))).toEqual([]);
   });
 
+  it('a chunked LM head (GPU graphs) gives the same logits as one matrix', async () => {
+    const w = randomModelWeights(testConfig(), 2);
+    const logits = async (lmHeadChunkRows?: number) => {
+      const graph = compileGraph(w, { scheme: 'b1.58', kvBits: 16, taps: false, target: 'gpu', lmHeadChunkRows });
+      const s = await ort.InferenceSession.create(graph.model);
+      const feeds: Record<string, ort.Tensor> = { [graph.inputsEmbeds]: new ort.Tensor('float32', w.embed.slice(0, 3 * 32), [1, 3, 32]) };
+      for (const k of graph.kv) feeds[k.past] = new ort.Tensor('float32', new Float32Array(2 * k.lastDim), [1, 2, 1, k.lastDim]);
+      const out = (await s.run(feeds)).logits.data as Float32Array;
+      await s.release();
+      return out;
+    };
+    const whole = await logits();
+    expect(whole.length).toBe(260);
+    expect(Array.from(await logits(100))).toEqual(Array.from(whole));
+  });
+
   it('quantizer ops give the codes and scales of engine/common/quant.ts', async () => {
     const rng = new Rng(5);
     const T = 6;
