@@ -28,19 +28,23 @@ def main():
     ap.add_argument('--work', default='/tmp/bitlens-ablation')
     ap.add_argument('--groups', default=';'.join(GROUPS), help='";"-separated run groups, one process each')
     ap.add_argument('--deadline', type=float, default=0, help='seconds from now at which training stops')
+    ap.add_argument('--a4-seconds', type=float, default=60,
+                    help='with --deadline: switch to the final quantizers at the latest this long before it')
     args, train_args = ap.parse_known_args()
     t0 = time.time()
     os.makedirs(args.out, exist_ok=True)
     os.makedirs(args.work, exist_ok=True)
     data_dir = os.path.join(args.work, 'data')
     data.build(os.path.join(args.tokenizer, 'tokenizer.json'), args.corpus, data_dir)
-    procs = []
-    for i, group in enumerate(args.groups.split(';')):
+    procs, groups = [], args.groups.split(';')
+    threads = max(1, (os.cpu_count() or 1) // len(groups))  # no oversubscription while exporting
+    for i, group in enumerate(groups):
         out = os.path.join(args.work, f'group{i}')
         cmd = [sys.executable, '-m', 'training.train', '--data', data_dir, '--tokenizer', args.tokenizer,
-               '--out', out, '--runs', group, *train_args]
+               '--out', out, '--runs', group, '--threads', str(threads), *train_args]
+        left = args.deadline - (time.time() - t0)
         if args.deadline:
-            cmd += ['--deadline', str(max(30.0, args.deadline - (time.time() - t0)))]
+            cmd += ['--deadline', f'{max(30.0, left):.0f}', '--switch-by', f'{max(20.0, left - args.a4_seconds):.0f}']
         logf = open(os.path.join(args.work, f'log-group{i}.txt'), 'w')
         procs.append((group, out, subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT,
                                                    env={**os.environ, 'PYTHONUNBUFFERED': '1'})))

@@ -84,7 +84,7 @@ class BitLinear(torch.nn.Module):
 
 
 def rope_tables(head_dim, theta, positions):
-    inv_freq = theta ** (-torch.arange(0, head_dim, 2, dtype=torch.float32) / head_dim)
+    inv_freq = theta ** (-torch.arange(0, head_dim, 2, dtype=torch.float32, device=positions.device) / head_dim)
     ang = positions.float()[:, None] * inv_freq[None, :]
     return torch.cos(ang), torch.sin(ang)
 

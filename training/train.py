@@ -100,6 +100,9 @@ def parse_args(argv=None):
     ap.add_argument('--weight-decay', type=float, default=0.05)
     ap.add_argument('--seed', type=int, default=1234)
     ap.add_argument('--deadline', type=float, default=0, help='seconds; stop training early (flagged) past it')
+    ap.add_argument('--switch-by', type=float, default=0,
+                    help='seconds; switch to the final quantizers at the latest then, so a late run still gets them')
+    ap.add_argument('--threads', type=int, default=0, help='CPU threads (0 = torch default)')
     ap.add_argument('--eval-tokens', type=int, default=0, help='0 = the whole validation split')
     ap.add_argument('--log-every', type=int, default=50)
     ap.add_argument('--compile', action='store_true', help='torch.compile the model (torch >= 2)')
@@ -120,6 +123,8 @@ def main(argv=None):
     if len(arch) != 1:
         raise SystemExit(f'runs {runs} do not share one architecture and A8 stage')
     device = torch.device(args.device)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     np.random.seed(args.seed)
     if device.type == 'cuda':
@@ -155,7 +160,11 @@ def main(argv=None):
     t_train, truncated, results = time.time(), False, {}
     step = 0
     for step in range(args.steps):
-        if step == switch:
+        late = args.switch_by and step < switch and time.time() - t_start > args.switch_by
+        if step == switch or late:
+            if late:
+                emit({'event': 'late_switch', 'step': step, 'planned': switch})
+                switch = step
             members = fork(members[0], runs, args, compile_fn, emit)
         if args.deadline and time.time() - t_start > args.deadline:
             truncated = True
@@ -181,7 +190,7 @@ def main(argv=None):
     if len(members) == 1 and members[0][0] == 'trunk':  # never reached the switch (no A4 stage, or truncated)
         members = fork(members[0], runs, args, compile_fn, emit)
     for name, model, fwd, _ in members:
-        res = evaluate(fwd, val, byte_len, args.seq, args.batch, device, args.eval_tokens)
+        res = evaluate(model, val, byte_len, args.seq, args.batch, device, args.eval_tokens)
         res.update({'run': name, 'scheme': model.active_scheme, 'steps': steps_done, 'switch_step': switch,
                     'train_tokens_seen': steps_done * tokens_per_step, 'seed': args.seed, 'params': n_params,
                     'truncated': truncated, 'train_seconds': round(time.time() - t_train, 1),
