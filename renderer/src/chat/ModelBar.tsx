@@ -36,6 +36,7 @@ export function ModelBar() {
   const info = engine?.info;
   const loaded = info && engine?.modelId === chosen?.id && info.run.scheme === scheme && info.run.kvBits === kvBits && (device === 'auto' || info.run.device === device);
   return (
+    <>
     <form className="model-bar" aria-label="Model and run options" onSubmit={(e) => { e.preventDefault(); void load(); }}>
       <label>
         Model
@@ -67,12 +68,35 @@ export function ModelBar() {
       <button type="submit" disabled={!chosen || busy || state === 'starting'}>
         {busy || state === 'starting' ? 'Loading…' : loaded ? 'Reload' : 'Load'}
       </button>
-      <span className={`engine-state state-${state}`} role="status" aria-live="polite" data-testid="engine-state">
+      <span className={`engine-state state-${state}`} role="status" aria-live="polite" data-testid="engine-state" title={engine?.deviceNote}>
         {state === 'ready' || state === 'restarted'
           ? `${info?.name ?? 'model'} · ${info?.run.scheme} · KV ${info?.run.kvBits} · ${engine?.device ?? info?.device}`
           : state}
-        {engine?.deviceNote ? ` (${engine.deviceNote})` : ''}
+        {engine?.deviceNote && <span className="muted"> ({engine.deviceNote.length > 40 ? `${engine.deviceNote.slice(0, 40)}…` : engine.deviceNote})</span>}
       </span>
+    </form>
+    <AddModel />
+    </>
+  );
+}
+
+function AddModel() {
+  const controller = useController();
+  const [folder, setFolder] = useState('');
+  return (
+    <form
+      className="add-model"
+      aria-label="Add a model folder"
+      onSubmit={(e) => {
+        e.preventDefault();
+        if (folder.trim()) void controller.addModel(folder.trim()).then((ok) => ok && setFolder(''));
+      }}
+    >
+      <label>
+        Add model folder
+        <input value={folder} onChange={(e) => setFolder(e.target.value)} placeholder="/path/to/model" spellCheck={false} />
+      </label>
+      <button type="submit" disabled={!folder.trim()}>Add</button>
     </form>
   );
 }

@@ -44,12 +44,13 @@ export const HistogramCanvas = memo(function HistogramCanvas({ values, range, gr
     }
 
     if (grid && grid.scale > 0) {
-      // Quantization grid: every level when they are at least 3 px apart, else every k-th.
+      // Quantization grid: every level when they are at least 5 px apart, else every 2^k-th level.
       const step = grid.scale;
       const px = (step / (2 * range)) * w;
-      const every = Math.max(1, Math.ceil(3 / px));
+      let every = 1;
+      while (every * px < 5) every *= 2;
       ctx.strokeStyle = c.accent2;
-      ctx.globalAlpha = 0.35;
+      ctx.globalAlpha = every > 1 ? 0.22 : 0.4;
       for (let q = grid.qmin; q <= grid.qmax; q++) {
         if (q % every) continue;
         const gx = x(q * step);
@@ -60,6 +61,10 @@ export const HistogramCanvas = memo(function HistogramCanvas({ values, range, gr
         ctx.stroke();
       }
       ctx.globalAlpha = 1;
+      ctx.fillStyle = c.accent2;
+      ctx.textAlign = 'right';
+      ctx.fillText(`INT${grid.bits} grid${every > 1 ? ` (every ${every}th level)` : ''}`, PAD.l + w - 2, PAD.t + 9);
+      ctx.textAlign = 'left';
       // Clipping range: values beyond half a step past the end levels saturate.
       const lo = (grid.qmin - 0.5) * step;
       const hi = (grid.qmax + 0.5) * step;

@@ -88,6 +88,16 @@ export class AppController {
     return status.state === 'ready' || status.state === 'restarted';
   }
 
+  /** Adds a model folder from disk; the host refuses anything that is not a valid model. */
+  async addModel(folder: string): Promise<boolean> {
+    const entry = await this.guard(() => this.host.request('models.add', { folder }));
+    if (!entry) return false;
+    const models = await this.guard(() => this.host.request('models.list', {}));
+    if (models) this.store.update((s) => ({ ...s, models: models.models }));
+    this.banner('info', `Added model "${entry.name}" (${entry.dir}).`);
+    return true;
+  }
+
   async refreshConversations(): Promise<void> {
     const list = await this.guard(() => this.host.request('conversations.list', {}));
     if (list) this.store.update((s) => ({ ...s, conversations: list.conversations }));
