@@ -49,12 +49,6 @@ async function readJson(file: string, required: boolean): Promise<unknown> {
   }
 }
 
-/** True when `dir` looks like a Hugging Face model folder (config.json that is not a BitLens one). */
-export async function isHfFolder(dir: string): Promise<boolean> {
-  const cfg = (await readJson(path.join(dir, 'config.json'), false).catch(() => undefined)) as Record<string, unknown> | undefined;
-  return !!cfg && cfg.format !== 'bitlens';
-}
-
 function configFromHf(raw: Record<string, unknown>, file: string, hasLmHead: boolean, eosExtra: number[], opts: { activation?: Activation; name: string }): ModelConfig {
   const fail = (key: string, problem: string): never => {
     throw new ModelFormatError(file, `'${key}': ${problem}`);

@@ -83,6 +83,7 @@ async function openSource(source: string, kind: SourceKind, opts: ImportOptions)
 export async function importModel(source: string, outDir: string, opts: ImportOptions = {}): Promise<{ kind: SourceKind; description: string }> {
   const kind = await detectSource(source);
   const src = await openSource(source, kind, opts);
+  src.config.description ??= `Imported from ${path.basename(path.resolve(source))} (${src.kind})`;
   try {
     await mkdir(path.dirname(path.resolve(outDir)), { recursive: true });
     await writeImportedModel(outDir, src, opts.onProgress);

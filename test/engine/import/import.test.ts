@@ -12,7 +12,8 @@ import { ReferenceModel } from '../../../engine/common/reference.js';
 import { ternarize, unpackTernary } from '../../../engine/common/ternary.js';
 import { PROJECTIONS, type ModelWeights } from '../../../engine/common/weights.js';
 import { createEngine } from '../../../engine/node/engine.js';
-import { exportGguf, type GgufExportOptions } from '../../../engine/node/import/export-gguf.js';
+import { exportGguf, planBitnetGguf, type GgufExportOptions } from '../../../engine/node/import/export-gguf.js';
+import { gguf, writeGguf } from '../../../engine/common/formats/gguf.js';
 import { latentWeights, writeHfCheckpoint, type HfLayout } from '../../../engine/node/import/export-hf.js';
 import { importModel, resolveModel } from '../../../engine/node/import/index.js';
 import { loadModelDir, type LoadedModel } from '../../../engine/node/model-dir.js';
@@ -265,5 +266,23 @@ describe('malformed checkpoints', () => {
     const m = await loadModelDir(origDir);
     await exportGguf({ ...m, config: { ...m.config, numLayers: 1 }, weights: { ...m.weights, config: { ...m.config, numLayers: 1 } } }, wrong, { weightType: 'TQ2_0' });
     await expectRefused(wrong, /unknown tensor .*blk\.1\.|tensor 'blk\.1\./);
+  });
+
+  it('GGUF: wrong magic, a metadata value of the wrong type and a non-BitNet architecture are refused', async () => {
+    const m = await loadModelDir(ws.at('bad-gguf-orig'));
+    const { metadata, tensors } = planBitnetGguf(m, { weightType: 'TQ2_0' });
+    const withData = tensors.map((t) => ({ ...t, data: t.data() }));
+    const write = async (name: string, meta: typeof metadata) => {
+      await writeFile(ws.at(name), writeGguf(meta, withData));
+      return ws.at(name);
+    };
+    const badType = metadata.map(([k, v]) => [k, k === 'bitnet.block_count' ? gguf.str('2') : v] as [string, typeof v]);
+    await expectRefused(await write('bad-meta.gguf', badType), /bad-meta\.gguf: metadata 'bitnet\.block_count': expected an integer, got string/);
+    const llama = metadata.map(([k, v]) => [k, k === 'general.architecture' ? gguf.str('llama') : v] as [string, typeof v]);
+    await expectRefused(await write('bad-arch.gguf', llama), /metadata 'general\.architecture' is "llama"; BitLens imports BitNet models/);
+    const magic = await readFile(await write('bad-magic.gguf', metadata));
+    magic.write('GGUX', 0);
+    await writeFile(ws.at('bad-magic.gguf'), magic);
+    await expectRefused(ws.at('bad-magic.gguf'), /bad-magic\.gguf: not a model: expected a BitLens or Hugging Face model folder, or a GGUF file/);
   });
 });
