@@ -1,0 +1,354 @@
+// The CPU race (issue 7): BitLens (ONNX Runtime CPU path and the native backend, at A8 and A4) against
+// llama.cpp (the prebuilt CPU binary of @node-llama-cpp/linux-x64) on the same random-weight model,
+// written as GGUF TQ2_0 and TQ1_0 by engine/node/import/export-gguf.ts. A benchmark, not a test.
+//
+//   npx tsx scripts/make-random-model.ts --shape 2b4t --out /tmp/race/model
+//   npx tsx scripts/race-llamacpp.ts --model /tmp/race/model [--gguf-dir /tmp/race] [--threads 2]
+//       [--prompt-tokens 64,512] [--gen-tokens 16] [--rounds 2] [--engines a,b,...] [--json FILE]
+//
+// Every engine runs in its own child process (clean peak memory), one after the other, in alternating
+// order over the rounds (round 2 runs the list backwards), on the same prompt token ids, with greedy
+// decoding and the same thread count. Per prompt length: time to first token (prefill + first
+// token), prefill tokens/s, decode tokens/s (after the first token), peak RSS of the process; then
+// the ratio BitLens / llama.cpp's best ternary type for each metric (best round of each engine).
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { argmax } from '../engine/common/reference.js';
+import { seededRandom } from '../engine/common/sampling.js';
+import type { Scheme } from '../engine/common/scheme.js';
+import { createEngine } from '../engine/node/engine.js';
+import { exportGguf } from '../engine/node/import/export-gguf.js';
+import { loadModelDir } from '../engine/node/model-dir.js';
+import { NativeCpuModel } from '../engine/node/native/cpu-model.js';
+
+interface EngineSpec {
+  label: string;
+  kind: 'native' | 'ort' | 'llama';
+  scheme?: Scheme;
+  taps?: boolean;
+  gguf?: 'TQ2_0' | 'TQ1_0';
+}
+
+const ENGINES: Record<string, EngineSpec> = {
+  'native-a8': { label: 'BitLens native, W1.58A8 (b1.58)', kind: 'native', scheme: 'b1.58' },
+  'native-a4': { label: 'BitLens native, W1.58A4 (v2-a4)', kind: 'native', scheme: 'v2-a4' },
+  'native-a4.8': { label: 'BitLens native, a4.8', kind: 'native', scheme: 'a4.8' },
+  'native-a4-taps': { label: 'BitLens native, v2-a4, taps on', kind: 'native', scheme: 'v2-a4', taps: true },
+  'ort-a8': { label: 'BitLens ORT CPU, W1.58A8 (b1.58)', kind: 'ort', scheme: 'b1.58' },
+  'ort-a4': { label: 'BitLens ORT CPU, W1.58A4 (v2-a4)', kind: 'ort', scheme: 'v2-a4' },
+  'ort-a4-taps': { label: 'BitLens ORT CPU, v2-a4, taps on', kind: 'ort', scheme: 'v2-a4', taps: true },
+  'llama-tq2_0': { label: 'llama.cpp TQ2_0', kind: 'llama', gguf: 'TQ2_0' },
+  'llama-tq1_0': { label: 'llama.cpp TQ1_0', kind: 'llama', gguf: 'TQ1_0' },
+};
+const DEFAULT_ENGINES = ['native-a8', 'native-a4', 'ort-a8', 'ort-a4', 'llama-tq2_0', 'llama-tq1_0'];
+
+interface Measure {
+  engine: string;
+  promptTokens: number;
+  genTokens: number;
+  ttftMs: number;
+  prefillTokS: number;
+  decodeTokS: number;
+  peakRssMiB: number;
+  loadMs: number;
+  firstToken: number;
+  note?: string;
+}
+
+interface WorkerArgs {
+  engine: string;
+  model: string;
+  gguf: string;
+  threads: number;
+  prompts: number[];
+  gen: number;
+}
+
+function promptIds(n: number): number[] {
+  const random = seededRandom(1234);
+  return Array.from({ length: n }, () => Math.floor(random() * 256));
+}
+
+const rssMiB = () => Math.round((process.resourceUsage().maxRSS * 1024) / 2 ** 20);
+
+/** A decoder as the race drives it: prefill returns the first token, step returns the next. */
+interface Runner {
+  load(): Promise<void>;
+  /** Fresh sequence: runs the prompt and returns the first generated token (greedy). */
+  prefill(ids: number[]): Promise<number>;
+  step(token: number): Promise<number>;
+  note?(): string;
+}
+
+function nativeRunner(a: WorkerArgs, spec: EngineSpec): Runner {
+  let model: NativeCpuModel;
+  return {
+    async load() {
+      const m = await loadModelDir(a.model);
+      model = new NativeCpuModel(m.weights, { scheme: spec.scheme!, kvBits: 16, threads: a.threads, taps: spec.taps });
+    },
+    async prefill(ids) {
+      model.reset();
+      return argmax(model.forward(ids));
+    },
+    async step(t) {
+      const logits = model.forward([t]);
+      if (spec.taps) void model.lastTaps; // the inspector reads them every step
+      return argmax(logits);
+    },
+    note: () => `kernels ${model.isa}, ${model.threads} threads`,
+  };
+}
+
+function ortRunner(a: WorkerArgs, spec: EngineSpec): Runner {
+  let engine: Awaited<ReturnType<typeof createEngine>>;
+  return {
+    async load() {
+      engine = await createEngine(a.model, { scheme: spec.scheme!, kvBits: 16, device: 'cpu', taps: !!spec.taps }, { threads: a.threads });
+    },
+    async prefill(ids) {
+      return argmax((await engine.forward(ids, true)).logits);
+    },
+    async step(t) {
+      return argmax((await engine.forward([t])).logits);
+    },
+    note: () => `device ${engine.info.device}`,
+  };
+}
+
+// The subset of node-llama-cpp's addon (llama-addon.node, v3.22) the race uses.
+interface LlamaAddon {
+  setLogger(fn: (level: number, msg: string) => void): void;
+  loadBackends(dir?: string): void;
+  init(): Promise<void>;
+  systemInfo(): string;
+  AddonModel: new (file: string, o: object) => { init(): Promise<boolean>; getModelDescription(): string };
+  AddonContext: new (model: object, o: object) => {
+    init(): Promise<boolean>;
+    initBatch(n: number): void;
+    addToBatch(seq: number, firstPos: number, tokens: Uint32Array, logitIndexes: Uint32Array): Uint32Array;
+    decodeBatch(): Promise<void>;
+    sampleToken(logitIndex: number, sampler: object): Promise<number>;
+    disposeSequence(seq: number): void;
+  };
+  AddonSampler: new (model: object) => { applyConfig(c: object): void };
+}
+
+function llamaBinsDir(): string {
+  const env = process.env.LLAMA_ADDON_DIR;
+  if (env) return env;
+  let main: string;
+  try {
+    main = createRequire(import.meta.url).resolve('@node-llama-cpp/linux-x64'); // <pkg>/dist/index.js
+  } catch {
+    throw new Error('@node-llama-cpp/linux-x64 is not installed (optional dependency, Linux x64 only); set LLAMA_ADDON_DIR to a folder with llama-addon.node');
+  }
+  return path.join(path.dirname(main), '..', 'bins', 'linux-x64');
+}
+
+function llamaRunner(a: WorkerArgs, spec: EngineSpec): Runner {
+  let ctx: InstanceType<LlamaAddon['AddonContext']>;
+  let sampler: object;
+  let pos = 0;
+  let desc = '';
+  let cpu = '';
+  const batch = 512;
+  return {
+    async load() {
+      const dir = llamaBinsDir();
+      const b = createRequire(import.meta.url)(path.join(dir, 'llama-addon.node')) as LlamaAddon;
+      b.setLogger((level, msg) => {
+        if (level <= 2) process.stderr.write(`llama.cpp: ${msg}`);
+      });
+      b.loadBackends(dir);
+      await b.init();
+      cpu = b.systemInfo().split('|').map((s) => s.trim()).filter((s) => s.endsWith('= 1')).map((s) => s.split(' ')[0]).join(' ');
+      const file = path.join(a.gguf, `model-${spec.gguf!.toLowerCase()}.gguf`);
+      const model = new b.AddonModel(file, { addonExports: b, gpuLayers: 0, useMmap: true });
+      if (!(await model.init())) throw new Error(`llama.cpp could not load ${file}`);
+      desc = model.getModelDescription();
+      ctx = new b.AddonContext(model, { contextSize: Math.max(...a.prompts) + a.gen + 8, batchSize: batch, sequences: 1, threads: a.threads, flashAttention: false });
+      if (!(await ctx.init())) throw new Error('llama.cpp could not create the context');
+      sampler = new b.AddonSampler(model);
+      (sampler as { applyConfig(c: object): void }).applyConfig({ temperature: 0 });
+    },
+    async prefill(ids) {
+      ctx.disposeSequence(0);
+      pos = 0;
+      let idx = 0;
+      for (let s = 0; s < ids.length; s += batch) {
+        const chunk = Uint32Array.from(ids.slice(s, s + batch));
+        ctx.initBatch(chunk.length);
+        const last = s + chunk.length === ids.length;
+        const r = ctx.addToBatch(0, pos, chunk, last ? Uint32Array.of(chunk.length - 1) : new Uint32Array(0));
+        await ctx.decodeBatch();
+        pos += chunk.length;
+        if (last) idx = r[0];
+      }
+      return ctx.sampleToken(idx, sampler);
+    },
+    async step(t) {
+      ctx.initBatch(1);
+      const r = ctx.addToBatch(0, pos++, Uint32Array.of(t), Uint32Array.of(0));
+      await ctx.decodeBatch();
+      return ctx.sampleToken(r[0], sampler);
+    },
+    note: () => `${desc}; ggml CPU: ${cpu}`,
+  };
+}
+
+async function worker(a: WorkerArgs): Promise<void> {
+  const spec = ENGINES[a.engine];
+  const runner = spec.kind === 'native' ? nativeRunner(a, spec) : spec.kind === 'ort' ? ortRunner(a, spec) : llamaRunner(a, spec);
+  const t0 = performance.now();
+  await runner.load();
+  const loadMs = performance.now() - t0;
+  // Warm-up: a short prompt and a few steps (page in weights, start threads).
+  let w = await runner.prefill(promptIds(8));
+  for (let i = 0; i < 3; i++) w = await runner.step(w);
+  for (const P of a.prompts) {
+    const ids = promptIds(P);
+    const s = performance.now();
+    const first = await runner.prefill(ids);
+    const ttft = performance.now() - s;
+    const d = performance.now();
+    let t = first;
+    for (let i = 1; i < a.gen; i++) t = await runner.step(t);
+    const decodeMs = performance.now() - d;
+    const m: Measure = {
+      engine: a.engine,
+      promptTokens: P,
+      genTokens: a.gen,
+      ttftMs: ttft,
+      prefillTokS: (P / ttft) * 1000,
+      decodeTokS: ((a.gen - 1) / decodeMs) * 1000,
+      peakRssMiB: rssMiB(),
+      loadMs,
+      firstToken: first,
+      note: runner.note?.(),
+    };
+    process.stdout.write(`RESULT ${JSON.stringify(m)}\n`);
+  }
+}
+
+function runChild(a: WorkerArgs): Promise<Measure[]> {
+  return new Promise((resolve, reject) => {
+    const args = [...process.execArgv, fileURLToPath(import.meta.url), '--worker', a.engine, '--model', a.model, '--gguf-dir', a.gguf,
+      '--threads', String(a.threads), '--prompt-tokens', a.prompts.join(','), '--gen-tokens', String(a.gen)];
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += String(d)));
+    child.stderr.on('data', (d) => (err += String(d)));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const rows = out.split('\n').filter((l) => l.startsWith('RESULT ')).map((l) => JSON.parse(l.slice(7)) as Measure);
+      if (code !== 0 || rows.length !== a.prompts.length) reject(new Error(`${a.engine} failed (exit ${code}): ${err.trim().split('\n').slice(-5).join('\n')}`));
+      else resolve(rows);
+    });
+  });
+}
+
+const fmt = (x: number, d = 1) => x.toFixed(d);
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      model: { type: 'string' },
+      'gguf-dir': { type: 'string' },
+      threads: { type: 'string' },
+      'prompt-tokens': { type: 'string' },
+      'gen-tokens': { type: 'string' },
+      rounds: { type: 'string' },
+      engines: { type: 'string' },
+      json: { type: 'string' },
+      worker: { type: 'string' },
+    },
+    strict: true,
+  });
+  const usage = 'usage: npx tsx scripts/race-llamacpp.ts --model DIR [--gguf-dir DIR] [--threads N] [--prompt-tokens 64,512] [--gen-tokens N] [--rounds N] [--engines a,b] [--json FILE]';
+  const int = (name: string, v: string | undefined, dflt: number, min: number): number => {
+    const n = v === undefined ? dflt : Number(v);
+    if (!Number.isInteger(n) || n < min) throw new RangeError(`--${name} must be an integer >= ${min}, got ${v}\n${usage}`);
+    return n;
+  };
+  if (!values.model) throw new RangeError(`missing --model DIR (make one with scripts/make-random-model.ts --shape 2b4t)\n${usage}`);
+  const a: WorkerArgs = {
+    engine: values.worker ?? '',
+    model: values.model,
+    gguf: values['gguf-dir'] ?? path.dirname(path.resolve(values.model)),
+    threads: int('threads', values.threads, 2, 1),
+    prompts: (values['prompt-tokens'] ?? '64,512').split(',').map((s) => int('prompt-tokens', s, 0, 1)),
+    gen: int('gen-tokens', values['gen-tokens'], 16, 2),
+  };
+  if (values.worker) {
+    if (!ENGINES[values.worker]) throw new RangeError(`unknown engine ${values.worker}`);
+    return worker(a);
+  }
+  const engines = (values.engines ?? DEFAULT_ENGINES.join(',')).split(',');
+  const unknown = engines.filter((e) => !ENGINES[e]);
+  if (unknown.length) throw new RangeError(`unknown engine(s) ${unknown.join(', ')} (known: ${Object.keys(ENGINES).join(', ')})`);
+  const rounds = int('rounds', values.rounds, 2, 1);
+
+  for (const t of ['TQ2_0', 'TQ1_0'] as const) {
+    const file = path.join(a.gguf, `model-${t.toLowerCase()}.gguf`);
+    if (!engines.some((e) => ENGINES[e].gguf === t) || existsSync(file)) continue;
+    console.log(`writing ${file} ...`);
+    await exportGguf(await loadModelDir(a.model), file, { weightType: t });
+  }
+
+  const all: Measure[] = [];
+  for (let r = 0; r < rounds; r++) {
+    const order = r % 2 ? [...engines].reverse() : engines;
+    for (const e of order) {
+      const rows = await runChild({ ...a, engine: e });
+      for (const m of rows) {
+        all.push(m);
+        console.log(`round ${r + 1} ${e.padEnd(15)} P=${String(m.promptTokens).padStart(4)}  TTFT ${fmt(m.ttftMs, 0).padStart(7)} ms  prefill ${fmt(m.prefillTokS).padStart(6)} tok/s  decode ${fmt(m.decodeTokS, 2).padStart(6)} tok/s  peak RSS ${m.peakRssMiB} MiB  first token ${m.firstToken}`);
+      }
+    }
+  }
+
+  // Best round per engine and prompt length, then the ratios against llama.cpp's best ternary type.
+  const best = new Map<string, Measure>();
+  for (const m of all) {
+    const k = `${m.engine}/${m.promptTokens}`;
+    const b = best.get(k);
+    if (!b) best.set(k, { ...m });
+    else {
+      b.ttftMs = Math.min(b.ttftMs, m.ttftMs);
+      b.prefillTokS = Math.max(b.prefillTokS, m.prefillTokS);
+      b.decodeTokS = Math.max(b.decodeTokS, m.decodeTokS);
+      b.peakRssMiB = Math.min(b.peakRssMiB, m.peakRssMiB);
+    }
+  }
+  console.log(`\nbest of ${rounds} round(s), ${a.threads} threads, ${a.gen} generated tokens; ratio = BitLens / best llama.cpp ternary type (higher is better for tok/s, lower for TTFT and memory)`);
+  for (const P of a.prompts) {
+    const peers = engines.filter((e) => ENGINES[e].kind === 'llama').map((e) => best.get(`${e}/${P}`)!);
+    const peerDecode = peers.length ? Math.max(...peers.map((p) => p.decodeTokS)) : NaN;
+    const peerPrefill = peers.length ? Math.max(...peers.map((p) => p.prefillTokS)) : NaN;
+    const peerTtft = peers.length ? Math.min(...peers.map((p) => p.ttftMs)) : NaN;
+    const peerRss = peers.length ? Math.min(...peers.map((p) => p.peakRssMiB)) : NaN;
+    console.log(`\nprompt ${P} tokens`);
+    console.log('| engine | TTFT ms | prefill tok/s | decode tok/s | peak RSS MiB | decode ratio | prefill ratio | TTFT ratio | RSS ratio |');
+    console.log('|---|---|---|---|---|---|---|---|---|');
+    for (const e of engines) {
+      const m = best.get(`${e}/${P}`)!;
+      const ratio = ENGINES[e].kind === 'llama' ? ['', '', '', ''] : [m.decodeTokS / peerDecode, m.prefillTokS / peerPrefill, m.ttftMs / peerTtft, m.peakRssMiB / peerRss].map((x) => `${fmt(x, 2)}x`);
+      console.log(`| ${ENGINES[e].label} | ${fmt(m.ttftMs, 0)} | ${fmt(m.prefillTokS)} | ${fmt(m.decodeTokS, 2)} | ${m.peakRssMiB} | ${ratio.join(' | ')} |`);
+    }
+  }
+  const notes = new Map(all.map((m) => [m.engine, m.note]));
+  console.log(`\n${[...notes].map(([e, n]) => `${e}: ${n}`).join('\n')}`);
+  if (values.json) await writeFile(values.json, JSON.stringify({ threads: a.threads, gen: a.gen, rounds, results: all }, null, 2));
+}
+
+main().catch((e: Error) => {
+  console.error(e.message);
+  process.exit(1);
+});
