@@ -59,7 +59,8 @@ export async function svgToPng(svg: SVGSVGElement, background: string): Promise<
 /** PNG of the first chart (canvas or SVG) inside `container`. */
 export async function exportChartPng(container: HTMLElement | null, filename: string, background: string): Promise<void> {
   const canvas = container?.querySelector('canvas');
-  const svg = container?.querySelector('svg.recharts-surface') ?? container?.querySelector('svg');
+  // The chart's own surface, not a legend icon (also an svg.recharts-surface).
+  const svg = container?.querySelector('.recharts-wrapper > svg') ?? container?.querySelector('svg');
   if (canvas) downloadBlob(filename, await canvasToPng(canvas));
   else if (svg) downloadBlob(filename, await svgToPng(svg as SVGSVGElement, background));
   else throw new Error('no chart to export');

@@ -48,7 +48,7 @@ export function MemoryView() {
           <ResponsiveContainer width="100%" height={140}>
             <BarChart data={weights} layout="vertical" margin={{ top: 4, right: 16, left: 8, bottom: 0 }}>
               <CartesianGrid stroke={c.grid} horizontal={false} />
-              <XAxis type="number" {...axis} tickFormatter={(v) => `${Number(v).toFixed(1)}`} unit=" MiB" />
+              <XAxis type="number" {...axis} tickFormatter={(v) => Number(v).toPrecision(2)} unit=" MiB" />
               <YAxis type="category" dataKey="name" {...axis} width={110} />
               <Tooltip formatter={(v) => mib(Number(v))} />
               <Bar dataKey="MiB" fill={c.series[0]} isAnimationActive={false} />
@@ -62,7 +62,7 @@ export function MemoryView() {
             <LineChart data={kv} margin={{ top: 8, right: 8, left: 0, bottom: 0 }}>
               <CartesianGrid stroke={c.grid} />
               <XAxis dataKey="context" type="number" domain={['dataMin', 'dataMax']} {...axis} />
-              <YAxis {...axis} width={48} tickFormatter={(v) => Number(v).toFixed(2)} />
+              <YAxis {...axis} width={52} tickFormatter={(v) => Number(v).toPrecision(3)} />
               <Tooltip formatter={(v) => mib(Number(v))} labelFormatter={(l) => `${l} tokens`} />
               <Legend />
               <Line dataKey="kvMiB" name={`KV ${kvBits}-bit (MiB)`} stroke={c.series[0]} dot={false} isAnimationActive={false} />
@@ -76,7 +76,7 @@ export function MemoryView() {
           <ResponsiveContainer width="100%" height={160}>
             <LineChart data={time} margin={{ top: 8, right: 8, left: 0, bottom: 0 }}>
               <CartesianGrid stroke={c.grid} />
-              <XAxis dataKey="t" type="number" domain={['dataMin', 'dataMax']} {...axis} tickFormatter={(v) => `${Number(v).toFixed(0)}s`} />
+              <XAxis dataKey="t" type="number" domain={['dataMin', 'dataMax']} {...axis} tickFormatter={(v) => `${Number(v).toFixed(1)}s`} />
               <YAxis {...axis} width={48} domain={['auto', 'auto']} tickFormatter={(v) => Number(v).toFixed(0)} />
               <Tooltip formatter={(v) => mib(Number(v))} labelFormatter={(l) => `${Number(l).toFixed(1)} s`} />
               <Line dataKey="rssMiB" name="RSS (MiB)" stroke={c.series[2]} dot={false} isAnimationActive={false} />
@@ -89,7 +89,7 @@ export function MemoryView() {
           <ResponsiveContainer width="100%" height={160}>
             <LineChart data={time} margin={{ top: 8, right: 8, left: 0, bottom: 0 }}>
               <CartesianGrid stroke={c.grid} />
-              <XAxis dataKey="t" type="number" domain={['dataMin', 'dataMax']} {...axis} tickFormatter={(v) => `${Number(v).toFixed(0)}s`} />
+              <XAxis dataKey="t" type="number" domain={['dataMin', 'dataMax']} {...axis} tickFormatter={(v) => `${Number(v).toFixed(1)}s`} />
               <YAxis {...axis} width={48} tickFormatter={(v) => Number(v).toFixed(0)} />
               <Tooltip formatter={(v) => `${Number(v).toFixed(1)} tok/s`} labelFormatter={(l) => `${Number(l).toFixed(1)} s`} />
               <Line dataKey="tokensPerSec" name="tokens/s" stroke={c.series[3]} dot={false} isAnimationActive={false} />

@@ -63,7 +63,7 @@ export const HistogramCanvas = memo(function HistogramCanvas({ values, range, gr
       ctx.globalAlpha = 1;
       ctx.fillStyle = c.accent2;
       ctx.textAlign = 'right';
-      ctx.fillText(`INT${grid.bits} grid${every > 1 ? ` (every ${every}th level)` : ''}`, PAD.l + w - 2, PAD.t + 9);
+      ctx.fillText(`INT${grid.bits} grid${every > 1 ? ` (1 line per ${every} levels)` : ''}`, PAD.l + w - 2, PAD.t + 9);
       ctx.textAlign = 'left';
       // Clipping range: values beyond half a step past the end levels saturate.
       const lo = (grid.qmin - 0.5) * step;
