@@ -16,7 +16,8 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const src = path.join(root, 'native', 'src');
-const out = path.join(root, 'native', 'build');
+// BITLENS_NATIVE_BUILD_DIR: build elsewhere (side-by-side comparisons; load it with BITLENS_NATIVE_ADDON).
+const out = path.resolve(root, process.env.BITLENS_NATIVE_BUILD_DIR ?? path.join('native', 'build'));
 const target = path.join(out, 'Release', 'bitlens_native.node');
 
 function skip(why) {

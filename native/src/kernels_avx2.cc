@@ -28,13 +28,14 @@ constexpr size_t kInt16Blocks = 8;
 void ternaryMatmulInt8Avx2(const TernaryMatrix& m, const int8_t* xq, const int32_t* xsum, size_t batch, int32_t* out, size_t r0, size_t r1, const uint32_t* idx) {
   const size_t nblk = m.colsPadded / 128;
   const __m256i mask = _mm256_set1_epi8(3), ones = _mm256_set1_epi16(1);
-  for (size_t b = 0; b < batch; b++) {
-    const int8_t* x = xq + b * m.colsPadded;
-    size_t r = r0;
-    for (; r + 2 <= r1; r += 2) {
-      const size_t ra = idx ? idx[r] : r, rb = idx ? idx[r + 1] : r + 1;
-      const uint8_t* wa = m.row(ra);
-      const uint8_t* wb = m.row(rb);
+  // Row pairs outside, activation vectors inside (see kernels_avx512.cc).
+  size_t r = r0;
+  for (; r + 2 <= r1; r += 2) {
+    const size_t ra = idx ? idx[r] : r, rb = idx ? idx[r + 1] : r + 1;
+    const uint8_t* wa = m.row(ra);
+    const uint8_t* wb = m.row(rb);
+    for (size_t b = 0; b < batch; b++) {
+      const int8_t* x = xq + b * m.colsPadded;
       __m256i acca = _mm256_setzero_si256(), accb = _mm256_setzero_si256();
       for (size_t k0 = 0; k0 < nblk; k0 += kInt16Blocks) {
         const size_t k1 = k0 + kInt16Blocks < nblk ? k0 + kInt16Blocks : nblk;
@@ -62,8 +63,8 @@ void ternaryMatmulInt8Avx2(const TernaryMatrix& m, const int8_t* xq, const int32
       out[b * m.rows + ra] = hsum(acca) - xsum[b];
       out[b * m.rows + rb] = hsum(accb) - xsum[b];
     }
-    if (r < r1) ternaryMatmulInt8Portable(m, x, xsum + b, 1, out + b * m.rows, r, r1, idx);
   }
+  if (r < r1) ternaryMatmulInt8Portable(m, xq, xsum, batch, out, r, r1, idx);
 }
 
 void lmHeadF16Avx2(const uint16_t* e16, size_t d, const float* h, float* out, size_t v0, size_t v1) {

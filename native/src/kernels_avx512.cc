@@ -13,13 +13,15 @@ namespace bitlens {
 void ternaryMatmulInt8Avx512(const TernaryMatrix& m, const int8_t* xq, const int32_t* xsum, size_t batch, int32_t* out, size_t r0, size_t r1, const uint32_t* idx) {
   const size_t nblk = m.colsPadded / 256;
   const __m512i m0 = _mm512_set1_epi8(0x03), m1 = _mm512_set1_epi8(0x0c), m2 = _mm512_set1_epi8(0x30), m3 = _mm512_set1_epi8(static_cast<char>(0xc0));
-  for (size_t b = 0; b < batch; b++) {
-    const int8_t* x = xq + b * m.colsPadded;
-    size_t r = r0;
-    for (; r + 2 <= r1; r += 2) {
-      const size_t ra = idx ? idx[r] : r, rb = idx ? idx[r + 1] : r + 1;
-      const uint8_t* wa = m.row(ra);
-      const uint8_t* wb = m.row(rb);
+  // Row pairs outside, activation vectors inside: the two rows stay in L1 while every vector of
+  // the batch (the caller keeps batches small enough for L2) passes over them.
+  size_t r = r0;
+  for (; r + 2 <= r1; r += 2) {
+    const size_t ra = idx ? idx[r] : r, rb = idx ? idx[r + 1] : r + 1;
+    const uint8_t* wa = m.row(ra);
+    const uint8_t* wb = m.row(rb);
+    for (size_t b = 0; b < batch; b++) {
+      const int8_t* x = xq + b * m.colsPadded;
       __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
       for (size_t k = 0; k < nblk; k++) {
         const int8_t* xb = x + k * 256;
@@ -36,12 +38,12 @@ void ternaryMatmulInt8Avx512(const TernaryMatrix& m, const int8_t* xq, const int
         b3 = _mm512_dpbusd_epi32(b3, _mm512_and_si512(vb, m3), x3);
       }
       out[b * m.rows + ra] = _mm512_reduce_add_epi32(a0) + (_mm512_reduce_add_epi32(a1) >> 2) + (_mm512_reduce_add_epi32(a2) >> 4) +
-                            (_mm512_reduce_add_epi32(a3) >> 6) - xsum[b];
+                             (_mm512_reduce_add_epi32(a3) >> 6) - xsum[b];
       out[b * m.rows + rb] = _mm512_reduce_add_epi32(b0) + (_mm512_reduce_add_epi32(b1) >> 2) + (_mm512_reduce_add_epi32(b2) >> 4) +
-                                (_mm512_reduce_add_epi32(b3) >> 6) - xsum[b];
+                             (_mm512_reduce_add_epi32(b3) >> 6) - xsum[b];
     }
-    if (r < r1) ternaryMatmulInt8Portable(m, x, xsum + b, 1, out + b * m.rows, r, r1, idx);
   }
+  if (r < r1) ternaryMatmulInt8Portable(m, xq, xsum, batch, out, r, r1, idx);
 }
 
 void lmHeadF16Avx512(const uint16_t* e16, size_t d, const float* h, float* out, size_t v0, size_t v1) {

@@ -9,11 +9,11 @@ namespace bitlens {
 void ternaryMatmulInt8Neon(const TernaryMatrix& m, const int8_t* xq, const int32_t* xsum, size_t batch, int32_t* out, size_t r0, size_t r1, const uint32_t* idx) {
   const size_t nblk = m.colsPadded / 64;
   const uint8x16_t mask = vdupq_n_u8(3);
-  for (size_t b = 0; b < batch; b++) {
-    const int8_t* x = xq + b * m.colsPadded;
-    for (size_t i = r0; i < r1; i++) {
-      const size_t r = idx ? idx[i] : i;
-      const uint8_t* w = m.row(r);
+  for (size_t i = r0; i < r1; i++) {
+    const size_t r = idx ? idx[i] : i;
+    const uint8_t* w = m.row(r);
+    for (size_t b = 0; b < batch; b++) {
+      const int8_t* x = xq + b * m.colsPadded;
       int32x4_t acc = vdupq_n_s32(0);
       for (size_t k = 0; k < nblk; k++) {
         const uint8x16_t v = vld1q_u8(w + k * 16);

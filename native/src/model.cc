@@ -123,7 +123,15 @@ void Model::linear(const Linear& lin, SiteQuant site, const std::vector<double>&
     pool_->parallelFor(active->size(), [&](size_t r0, size_t r1) { ternaryMatmulInt8(m, xq_.data(), xsum_.data(), T, acc_.data(), r0, r1, idx); }, 16);
   } else {
     acc_.resize(T * rows);
-    pool_->parallelFor(rows, [&](size_t r0, size_t r1) { ternaryMatmulInt8(m, xq_.data(), xsum_.data(), T, acc_.data(), r0, r1); }, 16);
+    // Prefill: tokens in chunks whose int8 rows fit in L2 next to the weights being reused.
+    const size_t chunk = std::max<size_t>(1, (192u << 10) / cp);
+    for (size_t t0 = 0; t0 < T; t0 += chunk) {
+      const size_t nb = std::min(chunk, T - t0);
+      int32_t* accT = acc_.data() + t0 * rows;
+      const int8_t* xT = xq_.data() + t0 * cp;
+      const int32_t* sT = xsum_.data() + t0;
+      pool_->parallelFor(rows, [&](size_t r0, size_t r1) { ternaryMatmulInt8(m, xT, sT, nb, accT, r0, r1); }, 16);
+    }
   }
   prof_.matmul += nowMs() - t1;
   for (size_t t = 0; t < T; t++) {

@@ -132,3 +132,20 @@ describe('native model', () => {
     expect(() => new NativeCpuModel(bad, { scheme: 'b1.58', kvBits: 16 })).toThrow(/layer 1 up: invalid ternary code 3 at row 0, column 12/);
   });
 });
+
+describe('native model engine step', () => {
+  it('returns the TapFrame of the last token in float32 (what the inspector reads)', () => {
+    const weights = randomModelWeights(testConfig(), 4);
+    const m = new NativeCpuModel(weights, { scheme: 'v2-a8', kvBits: 16, threads: 1, taps: true });
+    const ref = new ReferenceModel(weights, { scheme: 'v2-a8', kvBits: 16 });
+    const out = m.step([BOS, 3, 4]);
+    ref.forward([BOS, 3, 4]);
+    expect(out.taps?.position).toBe(2);
+    expect(out.taps?.tokenId).toBe(4);
+    expect(out.taps?.layers.length).toBe(2);
+    const l0 = out.taps!.layers[0];
+    expect(l0.down).toBeInstanceOf(Float32Array);
+    expect(maxDiff(l0.downPreHadamard!, ref.lastTaps[0].downPreHadamard!)).toBeLessThan(1e-5);
+    expect(new NativeCpuModel(weights, { scheme: 'v2-a8', kvBits: 16, threads: 1 }).step([BOS]).taps).toBeUndefined();
+  });
+});

@@ -4,7 +4,7 @@
 // the last token when taps are on. Quantized codes and integer sums are exactly the reference's;
 // attention and the LM head run in float32, so logits match to rounding.
 import { availableParallelism } from 'node:os';
-import type { KvBits, Site } from '../../common/api.js';
+import type { KvBits, LayerTaps, Site, TapFrame } from '../../common/api.js';
 import { SITES } from '../../common/api.js';
 import { schemeUsesHadamard, siteQuantizer, type Scheme } from '../../common/scheme.js';
 import type { ModelWeights } from '../../common/weights.js';
@@ -61,6 +61,23 @@ export class NativeCpuModel {
     if (tokenIds.length === 0) throw new RangeError('forward() needs at least one token');
     for (const id of tokenIds) if (!Number.isInteger(id)) throw new RangeError(`token id ${id} is not an integer`);
     return this.handle.forward(tokenIds instanceof Int32Array ? tokenIds : Int32Array.from(tokenIds));
+  }
+
+  /**
+   * One engine step (engine.ts StepOutput): forward() plus, with taps on, the last token's TapFrame
+   * in float32 as the inspector consumes it.
+   */
+  step(tokenIds: number[]): { logits: Float32Array; taps?: TapFrame } {
+    const logits = this.forward(tokenIds);
+    if (!this.tapsOn) return { logits };
+    const f32 = (x: Float64Array | undefined) => (x ? Float32Array.from(x) : undefined);
+    const layers = this.handle.taps().map((t) => {
+      const l: LayerTaps = { qkv: f32(t.qkv)!, o: f32(t.o)!, gateup: f32(t.gateup)!, down: f32(t.down)! };
+      if (t.oPreHadamard) l.oPreHadamard = f32(t.oPreHadamard);
+      if (t.downPreHadamard) l.downPreHadamard = f32(t.downPreHadamard);
+      return l;
+    });
+    return { logits, taps: { position: this.position - 1, tokenId: tokenIds[tokenIds.length - 1], layers } };
   }
 
   reset(): void {
