@@ -9,7 +9,7 @@
 // on every CPU of its architecture. Windows: node-gyp with native/binding.gyp (portable kernels).
 // Node-API (not V8's C++ API) keeps the binary ABI-stable: the same build loads in Node and Electron.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -62,44 +62,62 @@ function main() {
   if (!cxx) skip('no C++ compiler found (set CXX, or install g++ / clang++)');
 
   const arch = process.arch;
-  const defines = [];
-  const isaFlags = {};
+  // Instruction-set translation units, tried in order; one that does not compile (old compiler,
+  // untested target) is left out with a warning and the addon falls back to the next path.
+  const isaUnits = [];
   if (arch === 'x64') {
-    defines.push('-DBITLENS_HAVE_X86_KERNELS');
-    isaFlags['kernels_avx2.cc'] = ['-mavx2', '-mfma', '-mf16c'];
-    isaFlags['kernels_avx512.cc'] = ['-mavx512f', '-mavx512bw', '-mavx512vl', '-mavx512vnni', '-mavx2', '-mfma', '-mf16c'];
+    isaUnits.push({ file: 'kernels_avx2.cc', define: '-DBITLENS_HAVE_X86_KERNELS', flags: ['-mavx2', '-mfma', '-mf16c'] });
+    isaUnits.push({ file: 'kernels_avx512.cc', define: '-DBITLENS_HAVE_AVX512_KERNELS', flags: ['-mavx512f', '-mavx512bw', '-mavx512vl', '-mavx512vnni', '-mavx2', '-mfma', '-mf16c'], needs: 'kernels_avx2.cc' });
   } else if (arch === 'arm64') {
-    defines.push('-DBITLENS_HAVE_NEON_KERNELS');
-    isaFlags['kernels_neon.cc'] = [];
+    isaUnits.push({ file: 'kernels_neon.cc', define: '-DBITLENS_HAVE_NEON_KERNELS', flags: [] });
   }
-  const common = [
+  const base = [
     '-std=c++17', '-O3', '-fPIC', '-fvisibility=hidden', '-pthread',
     // Exactness: the quantizers must round like engine/common (no fused multiply-add, no fast-math).
     '-ffp-contract=off',
     '-Wall', '-Wextra', '-Wno-unused-parameter', '-Wno-maybe-uninitialized' /* GCC 12 false positives in avx512fintrin.h */,
     // C++ exceptions (std::invalid_argument, std::bad_alloc) become JavaScript errors, never a crash.
     '-DNAPI_VERSION=8', '-DNAPI_CPP_EXCEPTIONS', '-DNODE_ADDON_API_CPP_EXCEPTIONS_ALL', '-DNODE_ADDON_API_DISABLE_DEPRECATED',
-    `-I${addonApi.replace(/^"|"$/g, '')}`, `-I${nodeInc}`, ...defines,
+    `-I${addonApi.replace(/^"|"$/g, '')}`, `-I${nodeInc}`,
   ];
-  const sources = readdirSync(src).filter((f) => f.endsWith('.cc') && (!f.startsWith('kernels_') || f in isaFlags));
   const headers = readdirSync(src).filter((f) => f.endsWith('.h')).map((f) => statSync(path.join(src, f)).mtimeMs);
-  const newestHeader = Math.max(0, ...headers, statSync(fileURLToPath(import.meta.url)).mtimeMs);
+  const newestInput = Math.max(0, ...headers, statSync(fileURLToPath(import.meta.url)).mtimeMs);
   mkdirSync(path.join(out, 'obj'), { recursive: true });
   mkdirSync(path.dirname(target), { recursive: true });
-  const objects = [];
   let rebuilt = 0;
-  for (const f of sources) {
+  const compile = (f, flags) => {
     const obj = path.join(out, 'obj', f.replace(/\.cc$/, '.o'));
-    objects.push(obj);
-    const fresh = existsSync(obj) && statSync(obj).mtimeMs > Math.max(statSync(path.join(src, f)).mtimeMs, newestHeader);
-    if (fresh) continue;
+    const stamp = `${obj}.flags`;
+    const cmd = [...flags, '-c', path.join(src, f), '-o', obj];
+    const fresh = existsSync(obj) && existsSync(stamp) && readFileSync(stamp, 'utf8') === cmd.join(' ') &&
+      statSync(obj).mtimeMs > Math.max(statSync(path.join(src, f)).mtimeMs, newestInput);
+    if (fresh) return obj;
     console.log(`bitlens: compiling native/src/${f}`);
+    execFileSync(cxx, cmd, { stdio: 'inherit' });
+    writeFileSync(stamp, cmd.join(' '));
+    rebuilt++;
+    return obj;
+  };
+  const objects = [];
+  const defines = [];
+  const built = new Set();
+  for (const u of isaUnits) {
+    if (u.needs && !built.has(u.needs)) continue;
     try {
-      execFileSync(cxx, [...common, ...(isaFlags[f] ?? []), '-c', path.join(src, f), '-o', obj], { stdio: 'inherit' });
+      objects.push(compile(u.file, [...base, ...u.flags]));
+      defines.push(u.define);
+      built.add(u.file);
+    } catch {
+      console.warn(`bitlens: ${u.file} did not compile with ${cxx}; building without it (slower kernels)`);
+    }
+  }
+  const common = readdirSync(src).filter((f) => f.endsWith('.cc') && !f.startsWith('kernels_'));
+  for (const f of common) {
+    try {
+      objects.push(compile(f, [...base, ...defines]));
     } catch {
       skip(`${cxx} failed on native/src/${f}`);
     }
-    rebuilt++;
   }
   if (!rebuilt && existsSync(target) && objects.every((o) => statSync(o).mtimeMs <= statSync(target).mtimeMs)) {
     console.log('bitlens: native addon up to date');
@@ -112,7 +130,7 @@ function main() {
   } catch {
     skip(`${cxx} could not link ${path.relative(root, target)}`);
   }
-  console.log(`bitlens: built ${path.relative(root, target)} (${arch}; kernels: portable${Object.keys(isaFlags).map((f) => `, ${f.slice(8, -3)}`).join('')})`);
+  console.log(`bitlens: built ${path.relative(root, target)} (${arch}; kernels: portable${[...built].map((f) => `, ${f.slice(8, -3)}`).join('')})`);
 }
 
 try {

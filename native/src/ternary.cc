@@ -28,6 +28,8 @@ bool isaSupported(Isa isa) {
     case Isa::Avx2:
       __builtin_cpu_init();
       return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+#endif
+#if defined(BITLENS_X86) && defined(BITLENS_HAVE_X86_KERNELS) && defined(BITLENS_HAVE_AVX512_KERNELS)
     case Isa::Avx512:
       __builtin_cpu_init();
       return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
@@ -144,8 +146,10 @@ void ternaryMatmulInt8Portable(const TernaryMatrix& m, const int8_t* xq, const i
 
 void ternaryMatmulInt8(const TernaryMatrix& m, const int8_t* xq, const int32_t* xsum, size_t batch, int32_t* out, size_t r0, size_t r1, const uint32_t* idx) {
   switch (m.isa) {
-#if defined(BITLENS_HAVE_X86_KERNELS)
+#if defined(BITLENS_HAVE_AVX512_KERNELS)
     case Isa::Avx512: return ternaryMatmulInt8Avx512(m, xq, xsum, batch, out, r0, r1, idx);
+#endif
+#if defined(BITLENS_HAVE_X86_KERNELS)
     case Isa::Avx2: return ternaryMatmulInt8Avx2(m, xq, xsum, batch, out, r0, r1, idx);
 #endif
 #if defined(BITLENS_HAVE_NEON_KERNELS)
@@ -204,9 +208,11 @@ void lmHeadF32Portable(const float* e32, size_t d, const float* h, float* out, s
 }
 
 void lmHeadF16(Isa isa, const uint16_t* e16, size_t d, const float* h, float* out, size_t v0, size_t v1) {
-#if defined(BITLENS_HAVE_X86_KERNELS)
+#if defined(BITLENS_HAVE_AVX512_KERNELS)
   if (isa == Isa::Avx512) return lmHeadF16Avx512(e16, d, h, out, v0, v1);
-  if (isa == Isa::Avx2) return lmHeadF16Avx2(e16, d, h, out, v0, v1);
+#endif
+#if defined(BITLENS_HAVE_X86_KERNELS)
+  if (isa == Isa::Avx2 || isa == Isa::Avx512) return lmHeadF16Avx2(e16, d, h, out, v0, v1);
 #endif
   (void)isa;
   lmHeadF16Portable(e16, d, h, out, v0, v1);
