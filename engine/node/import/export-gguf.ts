@@ -11,6 +11,7 @@ import { f32ToBytes, f32ToF16Bytes } from '../../common/f16.js';
 import { BITNET_ARCHS, bitnetGgufMetadata, GGUF_FILE_TYPES, GGUF_NORM_NAMES, GGUF_PROJECTION_NAMES } from '../../common/formats/bitnet-gguf.js';
 import { ggufLayout, type GgmlType, type GgufMetaValue, type GgufTensorSpec } from '../../common/formats/gguf.js';
 import { ggufTokenizerMetadata } from '../../common/formats/gguf-tokenizer.js';
+import { quantizeQ4_K, quantizeQ6_K, quantizeQ8_0 } from '../../common/formats/kquants.js';
 import { encodeI2S, encodeTq1_0, encodeTq2_0, f32ToBf16Bytes } from '../../common/formats/ternary-codecs.js';
 import { unpackTernary } from '../../common/ternary.js';
 import { PROJECTIONS, type BitLinearWeights, type ModelWeights } from '../../common/weights.js';
@@ -23,8 +24,11 @@ export interface GgufExportOptions {
   weightType: GgufWeightType;
   /** Default "bitnet" (llama.cpp); bitnet.cpp expects "bitnet-b1.58" for I2_S. */
   arch?: (typeof BITNET_ARCHS)[number];
-  /** Embedding / output type (default F16). */
-  embedType?: 'F16' | 'F32' | 'BF16';
+  /**
+   * Embedding / output type (default F16). Q8_0 as llama.cpp's reference quantizer; Q6_K / Q4_K with
+   * plain absmax / min-max scales (what downloaded GGUFs often carry, smaller than llama.cpp's search).
+   */
+  embedType?: 'F16' | 'F32' | 'BF16' | 'Q8_0' | 'Q6_K' | 'Q4_K';
   /**
    * Per projection, store the ternary codes with d = 1 plus an f32 `blk.N.<proj>.scale` tensor
    * (exact alpha), instead of d = alpha in every block (f16-rounded alpha, what llama.cpp's own
@@ -62,10 +66,17 @@ function projectionData(w: BitLinearWeights, type: GgufWeightType, separateScale
 }
 
 // Uses the stored F16 bits when there are some (reading `embed` of a file-backed model converts all of it).
-function matrixData(values: () => Float32Array, f16: Uint16Array | undefined, type: 'F16' | 'F32' | 'BF16'): Uint8Array {
+function matrixData(values: () => Float32Array, f16: Uint16Array | undefined, type: NonNullable<GgufExportOptions['embedType']>): Uint8Array {
   if (type === 'F16' && f16) return new Uint8Array(f16.buffer, f16.byteOffset, f16.byteLength);
   const x = values();
-  return type === 'F16' ? f32ToF16Bytes(x) : type === 'BF16' ? f32ToBf16Bytes(x) : f32ToBytes(x);
+  switch (type) {
+    case 'F16': return f32ToF16Bytes(x);
+    case 'BF16': return f32ToBf16Bytes(x);
+    case 'F32': return f32ToBytes(x);
+    case 'Q8_0': return quantizeQ8_0(x);
+    case 'Q6_K': return quantizeQ6_K(x);
+    case 'Q4_K': return quantizeQ4_K(x);
+  }
 }
 
 /** Metadata + tensor plan for a model (exported for tests and tools that want the layout only). */

@@ -9,6 +9,7 @@ import { f16BytesToF32, f32BytesToF32 } from '../../common/f16.js';
 import { configFromGguf, GGUF_NORM_NAMES, GGUF_PROJECTION_NAMES } from '../../common/formats/bitnet-gguf.js';
 import type { GgufHeader, GgufTensorInfo } from '../../common/formats/gguf.js';
 import { tokenizerFromGguf } from '../../common/formats/gguf-tokenizer.js';
+import { DEQUANT_TYPES, dequantize, type DequantType } from '../../common/formats/kquants.js';
 import { bf16BytesToF32, decodeI2S, decodeTq1_0, decodeTq2_0, TernaryCodeError } from '../../common/formats/ternary-codecs.js';
 import type { TensorSpec } from '../../common/safetensors.js';
 import { packTernary } from '../../common/ternary.js';
@@ -41,7 +42,9 @@ function ggufName(name: string): string {
   throw new Error(`no GGUF name for '${name}'`);
 }
 
-function floats(info: GgufTensorInfo, bytes: Uint8Array): Float32Array {
+/** Float values of F32 / F16 / BF16 bytes, or of whole Q8_0 / Q4_K / Q6_K blocks (embeddings). */
+function floats(info: GgufTensorInfo, bytes: Uint8Array, n: number): Float32Array {
+  if ((DEQUANT_TYPES as readonly string[]).includes(info.type)) return dequantize(info.type as DequantType, bytes, n);
   return info.type === 'F32' ? f32BytesToF32(bytes) : info.type === 'F16' ? f16BytesToF32(bytes) : bf16BytesToF32(bytes);
 }
 
@@ -68,7 +71,7 @@ function decodeProjection(info: GgufTensorInfo, bytes: Uint8Array, file: string)
       }
       return { values, alpha: alpha ?? 0 };
     }
-    const w = floats(info, bytes);
+    const w = floats(info, bytes, n);
     const bad = w.findIndex((x) => !Number.isFinite(x));
     if (bad >= 0) fail(`contains ${w[bad]} at element ${bad}`);
     return ternaryFromFloats(w);
@@ -134,20 +137,21 @@ function buildSource(file: string, reader: FileReader, h: GgufHeader, opts: { ac
       continue;
     }
     if (name === 'model.embed_tokens.weight' || name === 'lm_head.weight') {
-      const t = get(gname, FLOAT_TYPES, [d, config.vocabSize]);
+      // llama-quantize often stores these as K-quants; they are decoded (to F16 in BitLens).
+      const t = get(gname, [...FLOAT_TYPES, ...DEQUANT_TYPES], [d, config.vocabSize]);
       plan.set(name, async function* () {
         const rowBytes = t.byteLength / config.vocabSize;
         const rowsPerChunk = Math.max(1, Math.floor(EMBED_CHUNK_ROWS_BYTES / rowBytes));
         for (let row = 0; row < config.vocabSize; row += rowsPerChunk) {
           const n = Math.min(rowsPerChunk, config.vocabSize - row);
-          yield finiteF16Bytes(floats(t, await read(t, row * rowBytes, n * rowBytes)), file, `${gname} (rows ${row}..${row + n - 1})`);
+          yield finiteF16Bytes(floats(t, await read(t, row * rowBytes, n * rowBytes), n * d), file, `${gname} (rows ${row}..${row + n - 1})`);
         }
       });
       continue;
     }
     const t = get(gname, FLOAT_TYPES, [...spec.shape].reverse());
     plan.set(name, async function* () {
-      yield finiteF32Bytes(floats(t, await read(t)), file, gname);
+      yield finiteF32Bytes(floats(t, await read(t), spec.shape[0]), file, gname);
     });
   }
   const unknown = h.tensors.find((t) => !used.has(t.name));

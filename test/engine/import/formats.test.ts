@@ -6,6 +6,7 @@ import {
   bf16BytesToF32, decodeHfPacked, decodeI2S, decodeTq1_0, decodeTq2_0, encodeHfPacked, encodeI2S, encodeTq1_0, encodeTq2_0, f32ToBf16Bytes,
 } from '../../../engine/common/formats/ternary-codecs.js';
 import { Rng } from '../../../engine/common/random-model.js';
+import { dequantize, quantizeQ4_K, quantizeQ6_K, quantizeQ8_0 } from '../../../engine/common/formats/kquants.js';
 
 function randomTernary(n: number, seed: number): Int8Array {
   const rng = new Rng(seed);
@@ -151,5 +152,29 @@ describe('ternary codecs', () => {
     const x = Float32Array.of(1, -2.5, 1 + 2 ** -8, 1 + 3 * 2 ** -8, 3.140625, 0);
     const back = bf16BytesToF32(f32ToBf16Bytes(x));
     expect([...back]).toEqual([1, -2.5, 1, 1 + 4 * 2 ** -8, 3.140625, 0]);
+  });
+});
+
+describe('embedding block types (Q8_0, Q6_K, Q4_K)', () => {
+  const rng = new Rng(5);
+  const x = Float32Array.from({ length: 1024 }, () => 0.1 * rng.normal());
+  it.each([
+    ['Q8_0', quantizeQ8_0, 34 * 32, 1 / 127],
+    ['Q6_K', quantizeQ6_K, 210 * 4, 1 / 31],
+    ['Q4_K', quantizeQ4_K, 144 * 4, 1 / 12],
+  ] as const)('%s: block size and round-trip error within its step', (type, quantize, bytes, rel) => {
+    const q = quantize(x);
+    expect(q.length).toBe(bytes);
+    const y = dequantize(type, q, x.length);
+    const amax = Math.max(...x.map(Math.abs));
+    for (let i = 0; i < x.length; i++) expect(Math.abs(y[i] - x[i])).toBeLessThanOrEqual(amax * rel);
+    expect(() => dequantize(type, q.subarray(1), x.length)).toThrow(RangeError);
+  });
+
+  it('Q8_0 decodes d * q exactly (hand-made block)', () => {
+    const b = new Uint8Array(34);
+    b[0] = 0x00; b[1] = 0x38; // f16 0.5
+    b[2] = 3; b[3] = 0xfe; // q = 3, -2
+    expect([...dequantize('Q8_0', b, 32).subarray(0, 3)]).toEqual([1.5, -1, 0]);
   });
 });
