@@ -4,7 +4,7 @@
 // importModel converts into a folder you name. Both write atomically: a failed or interrupted import
 // leaves nothing behind. See docs/import.md.
 import { createHash } from 'node:crypto';
-import { mkdir, open, readdir, readFile, realpath, stat } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, realpath, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Activation } from '../../common/config.js';
@@ -116,6 +116,20 @@ export async function resolveModel(source: string, opts: ResolveOptions = {}): P
   const dir = path.join(opts.cacheDir ?? defaultCacheDir(), `${name}-${await cacheKey(source, opts)}`);
   // The folder only ever appears complete (atomic rename), so its config.json marks a finished import.
   if (!opts.force && (await stat(path.join(dir, 'config.json')).catch(() => undefined))) return { dir, kind, cached: true };
+  await removeStaleTemps(dir);
   const { description } = await importModel(source, dir, opts);
   return { dir, kind, cached: false, description };
+}
+
+// A killed import (power loss, SIGKILL) leaves its temporary folder next to the target; drop those
+// that have not been touched for an hour (a running import writes to its folder all the time).
+const STALE_MS = 3_600_000;
+async function removeStaleTemps(target: string): Promise<void> {
+  const parent = path.dirname(target);
+  const prefix = `.${path.basename(target)}.tmp-`;
+  for (const f of await readdir(parent).catch(() => [] as string[])) {
+    if (!f.startsWith(prefix)) continue;
+    const s = await stat(path.join(parent, f)).catch(() => undefined);
+    if (s && Date.now() - s.mtimeMs > STALE_MS) await rm(path.join(parent, f), { recursive: true, force: true });
+  }
 }

@@ -1,7 +1,7 @@
 // Importers end to end: a random ternary model is written in each foreign on-disk layout, imported,
 // and the imported folder must hold the same ternary weights, alphas, embeddings, norms, config and
 // tokenizer, and give the same logits (float64 reference; the ORT engine for two layouts).
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -210,6 +210,14 @@ describe('cache and progress', () => {
     const third = await resolveModel(src, { cacheDir });
     expect(third.cached).toBe(false);
     expect(third.dir).not.toBe(first.dir);
+    // A temporary folder left by a killed import is removed once it is an hour old.
+    const stale = path.join(path.dirname(third.dir), `.${path.basename(third.dir)}.tmp-killed`);
+    const fresh = path.join(path.dirname(third.dir), `.${path.basename(third.dir)}.tmp-running`);
+    await mkdir(stale);
+    await mkdir(fresh);
+    await utimes(stale, new Date(Date.now() - 2 * 3600_000), new Date(Date.now() - 2 * 3600_000));
+    await resolveModel(src, { cacheDir, force: true });
+    expect((await readdir(cacheDir)).filter((f) => f.includes('.tmp-')).sort()).toEqual([path.basename(fresh)]);
     // A BitLens folder is used as it is.
     expect(await resolveModel(origDir, { cacheDir })).toMatchObject({ dir: origDir, kind: 'bitlens', cached: true });
   });
