@@ -7,6 +7,8 @@ import { Tokenizer } from '@huggingface/tokenizers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ModelConfig } from '../../../engine/common/config.js';
 import { ModelFormatError } from '../../../engine/common/errors.js';
+import { f16BytesToF32, f32BytesToF32, f32ToF16Bytes } from '../../../engine/common/f16.js';
+import { parseSafetensors, writeSafetensors, type TensorView } from '../../../engine/common/safetensors.js';
 import { bf16BytesToF32, f32ToBf16Bytes } from '../../../engine/common/formats/ternary-codecs.js';
 import { ReferenceModel } from '../../../engine/common/reference.js';
 import { ternarize, unpackTernary } from '../../../engine/common/ternary.js';
@@ -186,6 +188,44 @@ describe('running imported models in the engine', () => {
       await a.close();
       await b.close();
     }
+  });
+});
+
+describe('sharded Hugging Face checkpoints', () => {
+  it('reads model.safetensors.index.json shards (F16 latent weights) like one file', async () => {
+    const origDir = ws.at('shard-orig');
+    await writeOriginal(origDir, exactWeights(smallConfig(), 8));
+    const single = ws.at('shard-single');
+    await writeHfCheckpoint(origDir, single, 'hf-fp32-llama');
+    // Re-shard into two files with F16 latent weights, as many 1bitLLM uploads are.
+    const st = parseSafetensors(new Uint8Array(await readFile(path.join(single, 'model.safetensors'))), 'single');
+    const toF16 = (t: TensorView) => (t.dtype === 'F32' ? { ...t, dtype: 'F16' as const, data: f32ToF16Bytes(f32BytesToF32(t.data)) } : t);
+    const tensors = [...st.values()].map(toF16);
+    const half = Math.ceil(tensors.length / 2);
+    const shards = [tensors.slice(0, half), tensors.slice(half)];
+    const sharded = ws.at('shard-two');
+    await mkdir(sharded);
+    const weightMap: Record<string, string> = {};
+    for (const [i, part] of shards.entries()) {
+      const name = `model-0000${i + 1}-of-00002.safetensors`;
+      await writeFile(path.join(sharded, name), writeSafetensors(part));
+      for (const t of part) weightMap[t.name] = name;
+    }
+    await writeFile(path.join(sharded, 'model.safetensors.index.json'), JSON.stringify({ metadata: {}, weight_map: weightMap }));
+    for (const f of ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'generation_config.json']) await writeFile(path.join(sharded, f), await readFile(path.join(single, f)));
+    await importModel(sharded, ws.at('shard-imported'));
+    const got = await loadModelDir(ws.at('shard-imported'));
+    // Expected: the F16-rounded latent weights, ternarized.
+    const want = await loadModelDir(origDir);
+    got.weights.layers.forEach((l, i) => {
+      for (const p of PROJECTIONS) {
+        const name = `model.layers.${i}.${['gate', 'up', 'down'].includes(p) ? 'mlp' : 'self_attn'}.${p}_proj.weight`;
+        const t = ternarize(f16BytesToF32(toF16(st.get(name)!).data));
+        expect(unpackTernary(l[p].packed, l[p].rows, l[p].cols)).toEqual(unpackTernary(want.weights.layers[i][p].packed, l[p].rows, l[p].cols));
+        expect(l[p].alpha).toBe(Math.fround(t.alpha));
+      }
+    });
+    expect(got.weights.embed).toEqual(want.weights.embed);
   });
 });
 
