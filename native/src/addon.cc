@@ -119,14 +119,16 @@ Napi::Value TernaryMatmul(const Napi::CallbackInfo& info) {
   if (xq.ElementLength() != batch * cols) throw Napi::RangeError::New(env, "ternaryMatmul: xq length must be batch * cols");
   TernaryMatrix m;
   try {
-    m = repackTernary(packed.Data(), rows, cols, isa);
+    m = makeTernary(packed.Data(), rows, cols, isa);
   } catch (const std::invalid_argument& e) {
     throw Napi::RangeError::New(env, e.what());
   }
   std::vector<int8_t> x(batch * m.colsPadded, 0);
   std::vector<int32_t> sums(batch, 0);
-  for (size_t b = 0; b < batch; b++)
-    for (size_t c = 0; c < cols; c++) sums[b] += x[b * m.colsPadded + c] = xq.Data()[b * cols + c];
+  for (size_t b = 0; b < batch; b++) {
+    permuteActivations(m, xq.Data() + b * cols, x.data() + b * m.colsPadded);
+    for (size_t c = 0; c < cols; c++) sums[b] += xq.Data()[b * cols + c];
+  }
   Napi::Int32Array out = Napi::Int32Array::New(env, batch * rows);
   ternaryMatmulInt8(m, x.data(), sums.data(), batch, out.Data(), 0, rows);
   return out;
@@ -232,10 +234,12 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
         if (uint(env, p, "rows") != rows || uint(env, p, "cols") != cols || packed.ElementLength() != rows * cols / 4)
           throw Napi::RangeError::New(env, std::string("layer ") + std::to_string(i) + " " + key + ": shape does not match the config");
         try {
-          out.w = repackTernary(packed.Data(), rows, cols, rc.isa);
+          out.w = makeTernary(packed.Data(), rows, cols, rc.isa);
         } catch (const std::invalid_argument& e) {
           throw Napi::RangeError::New(env, std::string("layer ") + std::to_string(i) + " " + key + ": " + e.what());
         }
+        // The kernels read these bytes in place: keep the array (and its buffer) alive.
+        if (out.w.owned.empty()) refs_.push_back(Napi::Persistent(packed.As<Napi::Object>()));
         out.alpha = p.Get("alpha").As<Napi::Number>().DoubleValue();
       };
       lin("q", L.q, attn, c.d);

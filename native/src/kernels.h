@@ -53,13 +53,15 @@ void hadamardTransform(const HadamardPlan& plan, float* x, bool inverse = false)
 // ---- packed ternary x int8 -------------------------------------------------------------------
 
 /**
- * Kernel layout, built once at load from the model-format layout (2-bit codes w + 1, four per
- * byte along the row, lowest bits first). Each row is padded to a multiple of 4V weights (V = the
- * vector width in bytes of the chosen path) and split into blocks of 4V weights = V bytes; byte j
- * of a block holds the codes of weights j, j+V, j+2V, j+3V in bits 0-1, 2-3, 4-5, 6-7 (the I2_S
- * idea: one shift + mask yields V consecutive codes that line up with V consecutive activations).
- * Codes stay w + 1 in {0, 1, 2}: dot(w, x) = dot(code, x) - sum(x), so an unsigned x signed byte
- * multiply-add (maddubs / VNNI dpbusd / sdot) does the work.
+ * A packed ternary matrix as the kernels read it: the model-format layout itself (2-bit codes
+ * w + 1, four per byte along the row, column c of a row in byte c >> 2 at bits 2 * (c & 3)). Seen as
+ * blocks of 4V columns = V bytes (V = vector width in bytes of the path), field f of byte j holds
+ * column 4j + f: one mask yields V codes that line up with V activations once the activation
+ * vector is permuted into four planes per block (permuteActivations, once per token; the I2_S
+ * idea without repacking the weights). dot(w, x) = dot(code, x) - sum(x), so an unsigned x signed
+ * byte multiply-add (maddubs / VNNI dpbusd / NEON mlal) does the work.
+ * When cols is a multiple of 4V the matrix is a view of the caller's bytes (no copy: the model's
+ * file buffer is the kernels' weight memory); otherwise rows are copied with padding (code 1).
  */
 struct TernaryMatrix {
   size_t rows = 0, cols = 0;
@@ -67,19 +69,21 @@ struct TernaryMatrix {
   size_t rowBytes = 0;    // colsPadded / 4
   int V = 16;
   Isa isa = Isa::Portable;
-  std::vector<uint8_t> data; // rows * rowBytes, 64-byte aligned start inside (see base())
-  size_t offset = 0;
-  const uint8_t* row(size_t r) const { return data.data() + offset + r * rowBytes; }
+  const uint8_t* base = nullptr;
+  std::vector<uint8_t> owned;  // only for padded copies
+  const uint8_t* row(size_t r) const { return base + r * rowBytes; }
 };
 
-/** Repacks; throws std::invalid_argument on a code 3 (naming row and column). */
-TernaryMatrix repackTernary(const uint8_t* packed, size_t rows, size_t cols, Isa isa);
-/** The ternary value of (r, c) read back from the kernel layout. */
-int ternaryAt(const TernaryMatrix& m, size_t r, size_t c);
+/** Views (or pads) `packed`; throws std::invalid_argument on a code 3 (naming row and column). */
+TernaryMatrix makeTernary(const uint8_t* packed, size_t rows, size_t cols, Isa isa);
+/** The ternary value of (r, c). */
+inline int ternaryAt(const TernaryMatrix& m, size_t r, size_t c) { return ((m.row(r)[c >> 2] >> (2 * (c & 3))) & 3) - 1; }
+/** out[0 .. colsPadded) = x in the kernels' activation order, zero padded. */
+void permuteActivations(const TernaryMatrix& m, const int8_t* x, int8_t* out);
 
 /**
  * out[b * rows + r] = sum_c w(r, c) * xq[b * colsPadded + c] for rows [r0, r1), b < batch.
- * xq rows are zero-padded to colsPadded; xsum[b] = sum of xq row b. With `idx`, positions r0..r1 of
+ * xq rows are permuted (permuteActivations) and zero-padded to colsPadded; xsum[b] = sum of xq row b. With `idx`, positions r0..r1 of
  * idx name the rows to compute (the others are left as they are).
  */
 void ternaryMatmulInt8(const TernaryMatrix& m, const int8_t* xq, const int32_t* xsum, size_t batch, int32_t* out, size_t r0, size_t r1, const uint32_t* idx = nullptr);

@@ -27,7 +27,7 @@ void ternaryMatmulInt8Avx512(const TernaryMatrix& m, const int8_t* xq, const int
         const int8_t* xb = x + k * 256;
         const __m512i x0 = _mm512_loadu_si512(xb), x1 = _mm512_loadu_si512(xb + 64);
         const __m512i x2 = _mm512_loadu_si512(xb + 128), x3 = _mm512_loadu_si512(xb + 192);
-        const __m512i va = _mm512_load_si512(wa + k * 64), vb = _mm512_load_si512(wb + k * 64);
+        const __m512i va = _mm512_loadu_si512(wa + k * 64), vb = _mm512_loadu_si512(wb + k * 64);
         a0 = _mm512_dpbusd_epi32(a0, _mm512_and_si512(va, m0), x0);
         b0 = _mm512_dpbusd_epi32(b0, _mm512_and_si512(vb, m0), x0);
         a1 = _mm512_dpbusd_epi32(a1, _mm512_and_si512(va, m1), x1);

@@ -50,7 +50,7 @@ Model::Model(ModelConfig c, RunConfig run, std::vector<Layer> layers, std::vecto
 size_t Model::weightBytes() const {
   size_t n = 0;
   for (const Layer& l : layers_)
-    for (const Linear* lin : {&l.q, &l.k, &l.v, &l.o, &l.gate, &l.up, &l.down}) n += lin->w.rows * lin->w.rowBytes;
+    for (const Linear* lin : {&l.q, &l.k, &l.v, &l.o, &l.gate, &l.up, &l.down}) n += lin->w.owned.size();
   return n;
 }
 
@@ -100,17 +100,19 @@ void Model::linear(const Linear& lin, SiteQuant site, const std::vector<double>&
   }
   double t0 = nowMs();
   const size_t cp = m.colsPadded;
-  xq_.assign(T * cp, 0);
+  xq_.resize(T * cp);
+  qtmp_.resize(cols);
   xsum_.resize(T);
   xscale_.resize(T);
   for (size_t t = 0; t < T; t++) {
-    int8_t* q = xq_.data() + t * cp;
+    int8_t* q = qtmp_.data();
     const double* xt = x.data() + t * cols;
     switch (site) {
       case SiteQuant::Int8: xscale_[t] = quantInt8Absmax(xt, cols, q); break;
       case SiteQuant::Int4: xscale_[t] = quantInt4Absmean(xt, cols, q); break;
       default: xscale_[t] = quantInt8Top50(xt, cols, q); break;
     }
+    permuteActivations(m, q, xq_.data() + t * cp);
     int32_t s = 0;
     for (size_t i = 0; i < cols; i++) s += q[i];
     xsum_[t] = s;

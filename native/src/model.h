@@ -63,6 +63,7 @@ class Model {
   const std::vector<LayerTaps>& taps() const { return taps_; }
   const ModelConfig& config() const { return c_; }
   const RunConfig& run() const { return run_; }
+  /** Bytes of ternary weights the model copied (padded rows); 0 when it reads the caller's buffers. */
   size_t weightBytes() const;
   const Profile& profile() const { return prof_; }
 
@@ -88,7 +89,7 @@ class Model {
   size_t pos_ = 0;
   std::vector<LayerTaps> taps_;
   // scratch for linear()
-  std::vector<int8_t> xq_;
+  std::vector<int8_t> xq_, qtmp_;
   std::vector<int32_t> xsum_, acc_;
   std::vector<uint32_t> active_;
   std::vector<double> xscale_;

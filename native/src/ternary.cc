@@ -1,5 +1,4 @@
 // Kernel-layout repacking, run-time dispatch and the portable kernels (any CPU, any compiler).
-#include <array>
 #include <cstring>
 #include <stdexcept>
 #include <string>
@@ -74,52 +73,45 @@ static int vectorBytes(Isa isa) {
   }
 }
 
-TernaryMatrix repackTernary(const uint8_t* packed, size_t rows, size_t cols, Isa isa) {
+TernaryMatrix makeTernary(const uint8_t* packed, size_t rows, size_t cols, Isa isa) {
   if (cols % 4 != 0) throw std::invalid_argument("packed ternary needs cols % 4 == 0, got " + std::to_string(cols));
   TernaryMatrix m;
   m.rows = rows;
   m.cols = cols;
   m.isa = isa;
   m.V = vectorBytes(isa);
-  const size_t block = 4 * static_cast<size_t>(m.V);
-  m.colsPadded = (cols + block - 1) / block * block;
-  m.rowBytes = m.colsPadded / 4;
-  m.data.assign(rows * m.rowBytes + 64, 0);
-  m.offset = (64 - reinterpret_cast<uintptr_t>(m.data.data()) % 64) % 64;
-  uint8_t* base = m.data.data() + m.offset;
-  const size_t V = m.V;
-  // Byte -> its four codes, and whether one of them is 3 (invalid).
-  static const auto table = [] {
-    std::vector<std::array<uint8_t, 4>> t(256);
-    for (unsigned b = 0; b < 256; b++) t[b] = {uint8_t(b & 3), uint8_t((b >> 2) & 3), uint8_t((b >> 4) & 3), uint8_t(b >> 6)};
-    return t;
-  }();
-  std::vector<uint8_t> codes(m.colsPadded);
-  for (size_t r = 0; r < rows; r++) {
-    const uint8_t* src = packed + r * (cols / 4);
-    for (size_t i = 0; i < cols / 4; i++) {
-      if (src[i] & (src[i] >> 1) & 0x55) {
-        size_t c = 4 * i;
-        while (((src[i] >> (2 * (c & 3))) & 3) != 3) c++;
-        throw std::invalid_argument("invalid ternary code 3 at row " + std::to_string(r) + ", column " + std::to_string(c));
-      }
-      std::memcpy(&codes[4 * i], table[src[i]].data(), 4);
-    }
-    // Padding columns get code 1 (w = 0); their activations are zero anyway.
-    std::memset(codes.data() + cols, 1, m.colsPadded - cols);
-    uint8_t* dst = base + r * m.rowBytes;
-    for (size_t blk = 0; blk < m.colsPadded / (4 * V); blk++) {
-      const uint8_t* c = codes.data() + blk * 4 * V;
-      for (size_t j = 0; j < V; j++) dst[blk * V + j] = static_cast<uint8_t>(c[j] | c[j + V] << 2 | c[j + 2 * V] << 4 | c[j + 3 * V] << 6);
+  const size_t block = 4 * static_cast<size_t>(m.V), srcBytes = cols / 4;
+  for (size_t i = 0; i < rows * srcBytes; i++) {
+    const uint8_t b = packed[i];
+    if (b & (b >> 1) & 0x55) {  // a 2-bit field is 3 exactly when both its bits are set
+      size_t c = 4 * (i % srcBytes);
+      while (((b >> (2 * (c & 3))) & 3) != 3) c++;
+      throw std::invalid_argument("invalid ternary code 3 at row " + std::to_string(i / srcBytes) + ", column " + std::to_string(c));
     }
   }
+  m.colsPadded = (cols + block - 1) / block * block;
+  m.rowBytes = m.colsPadded / 4;
+  if (m.colsPadded == cols) {
+    m.base = packed;
+    return m;
+  }
+  // Padding columns get code 1 (w = 0); their activations are zero anyway.
+  m.owned.assign(rows * m.rowBytes, 0x55);
+  for (size_t r = 0; r < rows; r++) std::memcpy(m.owned.data() + r * m.rowBytes, packed + r * srcBytes, srcBytes);
+  m.base = m.owned.data();
   return m;
 }
 
-int ternaryAt(const TernaryMatrix& m, size_t r, size_t c) {
+void permuteActivations(const TernaryMatrix& m, const int8_t* x, int8_t* out) {
   const size_t V = m.V, block = 4 * V;
-  const size_t blk = c / block, within = c % block;
-  return ((m.row(r)[blk * V + within % V] >> (2 * (within / V))) & 3) - 1;
+  for (size_t k = 0; k < m.colsPadded; k += block) {
+    for (size_t j = 0; j < V; j++) {
+      for (size_t f = 0; f < 4; f++) {
+        const size_t c = k + 4 * j + f;
+        out[k + f * V + j] = c < m.cols ? x[c] : 0;
+      }
+    }
+  }
 }
 
 void ternaryMatmulInt8Portable(const TernaryMatrix& m, const int8_t* xq, const int32_t* xsum, size_t batch, int32_t* out, size_t r0, size_t r1, const uint32_t* idx) {
