@@ -135,3 +135,25 @@ describe('fast Hadamard transform', () => {
     expect(() => addon().hadamard(new Float64Array(28))).toThrow(/width 28/);
   });
 });
+
+describe('missing addon', () => {
+  it('is reported with the reason, and NativeCpuModel throws a clear error instead of crashing', async () => {
+    const { execFile } = await import('node:child_process');
+    const code = `
+      import { loadNativeAddon } from './engine/node/native/addon.ts';
+      import { NativeCpuModel } from './engine/node/native/cpu-model.ts';
+      const s = loadNativeAddon();
+      let err = '';
+      try { new NativeCpuModel({}, { scheme: 'b1.58', kvBits: 16 }); } catch (e) { err = e.name + ': ' + e.message; }
+      console.log(JSON.stringify({ available: s.available, reason: s.reason, err }));`;
+    const out = await new Promise<string>((resolve, reject) =>
+      execFile(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { env: { ...process.env, BITLENS_NATIVE_ADDON: '/nonexistent/bitlens_native.node' } }, (e, stdout) =>
+        e ? reject(e) : resolve(stdout),
+      ),
+    );
+    const r = JSON.parse(out.trim().split('\n').pop()!);
+    expect(r.available).toBe(false);
+    expect(r.reason).toMatch(/\/nonexistent\/bitlens_native\.node could not be loaded/);
+    expect(r.err).toMatch(/^NativeUnavailableError: the native CPU backend is unavailable: .*could not be loaded/);
+  });
+});
