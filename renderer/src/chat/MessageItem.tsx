@@ -15,6 +15,33 @@ interface Props {
   editable: boolean;
 }
 
+/** Tokens per memoised chunk: while streaming only the last chunk re-renders, not the whole answer. */
+const CHUNK = 64;
+
+interface ChunkProps {
+  tokens: TokenSpan[];
+  start: number;
+  end: number;
+  selected: number | null;
+}
+
+const TokenChunk = memo(
+  function TokenChunk({ tokens, start, end, selected }: ChunkProps) {
+    const out = [];
+    for (let i = start; i < end; i++) {
+      const t = tokens[i];
+      out.push(
+        <span key={t.position} data-pos={t.position} className={t.position === selected ? 'tok selected' : 'tok'}>
+          {t.text}
+        </span>,
+      );
+    }
+    return <>{out}</>;
+  },
+  // Token objects are shared between renders, so identity of the ends says the chunk is unchanged.
+  (a, b) => a.start === b.start && a.end === b.end && a.selected === b.selected && a.tokens[a.start] === b.tokens[b.start] && a.tokens[a.end - 1] === b.tokens[b.end - 1],
+);
+
 function fmt(n: number, digits = 1): string {
   return Number.isFinite(n) ? n.toFixed(digits) : '–';
 }
@@ -71,11 +98,12 @@ export const MessageItem = memo(function MessageItem(p: Props) {
             if (pos !== undefined) p.onInspect(Number(pos));
           }}
         >
-          {tokens.map((t) => (
-            <span key={t.position} data-pos={t.position} className={t.position === p.selectedPosition ? 'tok selected' : 'tok'}>
-              {t.text}
-            </span>
-          ))}
+          {Array.from({ length: Math.ceil(tokens.length / CHUNK) }, (_, c) => {
+            const start = c * CHUNK;
+            const end = Math.min(tokens.length, start + CHUNK);
+            const sel = p.selectedPosition !== null && p.selectedPosition >= tokens[start].position && p.selectedPosition <= tokens[end - 1].position ? p.selectedPosition : null;
+            return <TokenChunk key={c} tokens={tokens} start={start} end={end} selected={sel} />;
+          })}
           {p.streaming && <span className="cursor" aria-hidden="true">▍</span>}
         </div>
       ) : (

@@ -1,6 +1,8 @@
 // Memory: packed ternary weights vs fp16, KV cache at the chosen bits vs fp16 as the context grows,
 // process memory and tokens/s over time.
-import { useMemo } from 'react';
+import { memo, useMemo } from 'react';
+import type { ModelInfoPayload } from '../../../contract/index.js';
+import type { StatsPoint } from '../data/series.js';
 import { Bar, BarChart, CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { useAppState } from '../app/context.js';
 import { usePalette } from '../app/ThemeContext.js';
@@ -10,12 +12,18 @@ import { ChartCard } from './ChartCard.js';
 
 const MiB = 1024 * 1024;
 const mib = (v: number) => `${Number(v).toFixed(v < 10 ? 2 : 1)} MiB`;
-const MAX_POINTS = 300;
+const MAX_POINTS = 150;
 
 export function MemoryView() {
-  const c = usePalette();
-  const history = useThrottled(useAppState((s) => s.statsHistory), 250);
+  // recharts re-renders cost tens of ms: once a second is enough for graphs over time, and the
+  // charts below re-render only when the throttled value changes, not on every token.
+  const history = useThrottled(useAppState((s) => s.statsHistory), 1000);
   const info = useAppState((s) => s.engine?.info);
+  return <MemoryCharts history={history} info={info} />;
+}
+
+const MemoryCharts = memo(function MemoryCharts({ history, info }: { history: StatsPoint[]; info: ModelInfoPayload | undefined }) {
+  const c = usePalette();
   const kvBits = info?.run.kvBits;
 
   const { kv, time } = useMemo(() => {
@@ -99,4 +107,4 @@ export function MemoryView() {
       )}
     </section>
   );
-}
+});

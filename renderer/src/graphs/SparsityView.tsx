@@ -1,6 +1,8 @@
 // Sparsity: zeros in the quantized activations (and a4.8's top-K mask), zero ternary weights, and
 // the share of parameters a token needs, next to BitNet a4.8's Table 2 (7B).
-import { useMemo } from 'react';
+import { memo, useMemo } from 'react';
+import type { Scheme, TapFrame } from '../../../engine/common/api.js';
+import type { ModelInfoPayload } from '../../../contract/index.js';
 import { Bar, BarChart, CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { SITES } from '../../../engine/common/api.js';
 import { quantizeSite } from '../../../engine/common/quant.js';
@@ -18,10 +20,15 @@ const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
 const axisPct = (v: number) => `${Math.round(v * 100)}%`;
 
 export function SparsityView() {
-  const c = usePalette();
-  const frames = useThrottled(useAppState((s) => s.frames), 300);
+  // Re-render the charts once a second at most, not on every token (see MemoryView).
+  const frames = useThrottled(useAppState((s) => s.frames), 1000);
   const info = useAppState((s) => s.engine?.info);
   const scheme = useScheme();
+  return <SparsityCharts frames={frames} info={info} scheme={scheme} />;
+}
+
+const SparsityCharts = memo(function SparsityCharts({ frames, info, scheme }: { frames: TapFrame[]; info: ModelInfoPayload | undefined; scheme: Scheme }) {
+  const c = usePalette();
 
   const measured = useMemo(() => {
     if (!frames.length) return null;
@@ -128,4 +135,4 @@ export function SparsityView() {
       )}
     </section>
   );
-}
+});

@@ -63,7 +63,8 @@ export const HistogramCanvas = memo(function HistogramCanvas({ values, range, gr
       ctx.globalAlpha = 1;
       ctx.fillStyle = c.accent2;
       ctx.textAlign = 'right';
-      ctx.fillText(`INT${grid.bits} grid${every > 1 ? ` (1 line per ${every} levels)` : ''}`, PAD.l + w - 2, PAD.t + 9);
+      // Thinned grids say so: "1:4" = one line per 4 levels.
+      ctx.fillText(`INT${grid.bits} grid${every > 1 ? ` 1:${every}` : ''}`, PAD.l + w - 2, PAD.t + 9);
       ctx.textAlign = 'left';
       // Clipping range: values beyond half a step past the end levels saturate.
       const lo = (grid.qmin - 0.5) * step;

@@ -11,6 +11,8 @@ import { inspectorExports } from './exportInspector.js';
 import { OutlierPanel } from './OutlierPanel.js';
 import { SiteCard, type GridChoice } from './SiteCard.js';
 
+const LIVE_INTERVAL_MS = 66;
+
 export function useScheme(): Scheme {
   return useAppState((s) => s.engine?.info?.run.scheme ?? 'b1.58');
 }
@@ -26,7 +28,9 @@ export function Inspector({ dark }: { dark: boolean }) {
   const [layer, setLayer] = useState(0);
   const [grid, setGrid] = useState<GridChoice>('scheme');
 
-  const frame: TapFrame | null = selection ? (selectedFrame?.state === 'ready' ? selectedFrame.frame : null) : (frames.at(-1) ?? null);
+  // Live histograms redraw at most ~15 times a second: faster is unreadable and only costs frames.
+  const liveFrame = useThrottled(frames.at(-1) ?? null, LIVE_INTERVAL_MS);
+  const frame: TapFrame | null = selection ? (selectedFrame?.state === 'ready' ? selectedFrame.frame : null) : liveFrame;
   const layers = frame?.layers.length ?? frames.at(-1)?.layers.length ?? 0;
   useEffect(() => {
     if (layers && layer >= layers) setLayer(layers - 1);
