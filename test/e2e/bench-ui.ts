@@ -30,9 +30,9 @@ try {
   const { page } = h;
   await page.getByTestId('engine-state').filter({ hasText: /·/ }).waitFor({ timeout: 60_000 });
   if (values.model) {
-    await page.getByLabel('Model', { exact: true }).selectOption(values.model);
+    await page.locator('.model-bar select').first().selectOption(values.model);
     await page.getByRole('button', { name: /^(Load|Reload)$/ }).click();
-    await page.getByTestId('engine-state').filter({ hasText: /·/ }).waitFor({ timeout: 60_000 });
+    await page.getByRole('button', { name: 'Reload' }).waitFor({ timeout: 60_000 });
   }
   const engine = await page.getByTestId('engine-state').textContent();
   await page.getByRole('button', { name: '+ New chat' }).click();

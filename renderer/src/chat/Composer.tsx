@@ -1,13 +1,14 @@
 // The prompt box. The draft lives in localStorage per conversation and is only cleared once the
 // host accepted the message, so a failed send, a crash or a reload never loses it.
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { safeStorage } from '../state/controller.js';
 
 interface Props {
   conversationId: string | null;
   generating: boolean;
   canRegenerate: boolean;
-  onSend: (text: string) => Promise<boolean>;
+  /** Resolves with the conversation the message went to, or null when it was not accepted. */
+  onSend: (text: string) => Promise<string | null>;
   onStop: () => void;
   onRegenerate: () => void;
 }
@@ -18,8 +19,18 @@ export function Composer(p: Props) {
   const [text, setText] = useState(() => safeStorage()?.getItem(draftKey(p.conversationId)) ?? '');
   const [sending, setSending] = useState(false);
 
+  const shownFor = useRef(p.conversationId);
   useEffect(() => {
-    setText(safeStorage()?.getItem(draftKey(p.conversationId)) ?? '');
+    const storage = safeStorage();
+    if (shownFor.current === null && p.conversationId !== null && text) {
+      // Sending from "no conversation" creates one first: the draft moves with it, even if the
+      // send then fails.
+      storage?.setItem(draftKey(p.conversationId), text);
+      storage?.removeItem(draftKey(null));
+    } else {
+      setText(storage?.getItem(draftKey(p.conversationId)) ?? '');
+    }
+    shownFor.current = p.conversationId;
   }, [p.conversationId]);
 
   const change = (v: string) => {
@@ -34,10 +45,11 @@ export function Composer(p: Props) {
     if (!value || sending || p.generating) return;
     setSending(true);
     const key = draftKey(p.conversationId);
-    const ok = await p.onSend(value);
+    const sentTo = await p.onSend(value);
     setSending(false);
-    if (ok) {
+    if (sentTo !== null) {
       safeStorage()?.removeItem(key);
+      safeStorage()?.removeItem(draftKey(sentTo));
       setText('');
     }
   };

@@ -141,12 +141,15 @@ export class AppController {
     return this.guard(() => this.host.request('conversations.export', { conversationId, format }));
   }
 
-  /** Sends the prompt; resolves true once the host accepted it (only then may the composer clear). */
-  async send(text: string): Promise<boolean> {
+  /**
+   * Sends the prompt (creating a conversation if none is open). Resolves with the conversation id
+   * once the host accepted it (only then may the composer clear), else null.
+   */
+  async send(text: string): Promise<string | null> {
     const conv = this.store.get().current ?? (await this.newConversation());
-    if (!conv) return false;
+    if (!conv) return null;
     const id = conv.id;
-    return this.started(await this.guard(() => this.host.request('chat.send', { conversationId: id, text })));
+    return this.started(await this.guard(() => this.host.request('chat.send', { conversationId: id, text }))) ? id : null;
   }
 
   async regenerate(): Promise<boolean> {
