@@ -5,12 +5,20 @@
 //   npx tsx scripts/make-random-model.ts --shape 2b4t --out /tmp/race/model
 //   npx tsx scripts/race-llamacpp.ts --model /tmp/race/model [--gguf-dir /tmp/race] [--threads 2]
 //       [--prompt-tokens 64,512] [--gen-tokens 16] [--rounds 2] [--engines a,b,...] [--json FILE]
+//   npx tsx scripts/race-llamacpp.ts --model /tmp/race/model --interleave 20 [--block 8] [--engines ...]
 //
 // Every engine runs in its own child process (clean peak memory), one after the other, in alternating
 // order over the rounds (round 2 runs the list backwards), on the same prompt token ids, with greedy
 // decoding and the same thread count. Per prompt length: time to first token (prefill + first
 // token), prefill tokens/s, decode tokens/s (after the first token), peak RSS of the process; then
 // the ratio BitLens / llama.cpp's best ternary type for each metric (best round of each engine).
+//
+// --interleave N: on a shared machine whose load swings by 5x within minutes, separate runs compare
+// different loads. This mode loads every engine into one process (peak memory is then not per
+// engine: take it from the default mode), prefills the first prompt length on each, then runs N
+// rounds of `--block` decode tokens per engine, rotating the order every round, and reports per
+// engine the median ms/token and, for BitLens, the median over rounds of the per-round ratio to the
+// best llama.cpp type in the same round (paired, so load drift cancels).
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
@@ -203,8 +211,7 @@ function llamaRunner(a: WorkerArgs, spec: EngineSpec): Runner {
 }
 
 async function worker(a: WorkerArgs): Promise<void> {
-  const spec = ENGINES[a.engine];
-  const runner = spec.kind === 'native' ? nativeRunner(a, spec) : spec.kind === 'ort' ? ortRunner(a, spec) : llamaRunner(a, spec);
+  const runner = makeRunner(a, a.engine);
   const t0 = performance.now();
   await runner.load();
   const loadMs = performance.now() - t0;
@@ -233,6 +240,50 @@ async function worker(a: WorkerArgs): Promise<void> {
       note: runner.note?.(),
     };
     process.stdout.write(`RESULT ${JSON.stringify(m)}\n`);
+  }
+}
+
+function makeRunner(a: WorkerArgs, e: string): Runner {
+  const spec = ENGINES[e];
+  return spec.kind === 'native' ? nativeRunner(a, spec) : spec.kind === 'ort' ? ortRunner(a, spec) : llamaRunner(a, spec);
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((x, y) => x - y);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+async function interleaved(a: WorkerArgs, engines: string[], rounds: number, block: number): Promise<void> {
+  const runners = engines.map((e) => makeRunner(a, e));
+  for (let i = 0; i < runners.length; i++) {
+    const t = performance.now();
+    await runners[i].load();
+    console.log(`loaded ${engines[i]} in ${fmt(performance.now() - t, 0)} ms (${runners[i].note?.() ?? ''})`);
+  }
+  const P = a.prompts[0];
+  const last: number[] = [];
+  for (let i = 0; i < runners.length; i++) {
+    const t = performance.now();
+    last[i] = await runners[i].prefill(promptIds(P));
+    console.log(`${engines[i].padEnd(15)} prefill ${P}: TTFT ${fmt(performance.now() - t, 0)} ms`);
+  }
+  const ms: number[][] = engines.map(() => []);
+  for (let r = 0; r < rounds; r++) {
+    for (let k = 0; k < runners.length; k++) {
+      const i = (k + r) % runners.length;
+      const t = performance.now();
+      for (let s = 0; s < block; s++) last[i] = await runners[i].step(last[i]);
+      ms[i][r] = (performance.now() - t) / block;
+    }
+    console.log(`round ${String(r + 1).padStart(2)}: ${engines.map((e, i) => `${e} ${fmt(ms[i][r], 0)}`).join('  ')} ms/token`);
+  }
+  const peers = engines.map((e, i) => (ENGINES[e].kind === 'llama' ? i : -1)).filter((i) => i >= 0);
+  console.log(`\ninterleaved decode after a ${P}-token prompt, ${a.threads} threads, ${rounds} rounds x ${block} tokens per engine`);
+  console.log('| engine | median ms/token | median tok/s | best tok/s | paired ratio vs best llama.cpp (median) |');
+  console.log('|---|---|---|---|---|');
+  for (let i = 0; i < engines.length; i++) {
+    const ratios = peers.length && !peers.includes(i) ? ms[i].map((m, r) => Math.min(...peers.map((p) => ms[p][r])) / m) : [];
+    console.log(`| ${ENGINES[engines[i]].label} | ${fmt(median(ms[i]))} | ${fmt(1000 / median(ms[i]), 2)} | ${fmt(1000 / Math.min(...ms[i]), 2)} | ${ratios.length ? `${fmt(median(ratios), 2)}x` : ''} |`);
   }
 }
 
@@ -268,6 +319,8 @@ async function main(): Promise<void> {
       engines: { type: 'string' },
       json: { type: 'string' },
       worker: { type: 'string' },
+      interleave: { type: 'string' },
+      block: { type: 'string' },
     },
     strict: true,
   });
@@ -287,13 +340,25 @@ async function main(): Promise<void> {
     gen: int('gen-tokens', values['gen-tokens'], 16, 2),
   };
   if (values.worker) {
-    if (!ENGINES[values.worker]) throw new RangeError(`unknown engine ${values.worker}`);
+    for (const e of values.worker.split(',')) if (!ENGINES[e]) throw new RangeError(`unknown engine ${e}`);
+    if (values.interleave) {
+      const rounds = int('interleave', values.interleave, 0, 1);
+      const block = int('block', values.block, 8, 1);
+      return interleaved({ ...a, gen: rounds * block + 2 }, values.worker.split(','), rounds, block); // gen sizes llama.cpp's context
+    }
     return worker(a);
   }
   const engines = (values.engines ?? DEFAULT_ENGINES.join(',')).split(',');
   const unknown = engines.filter((e) => !ENGINES[e]);
   if (unknown.length) throw new RangeError(`unknown engine(s) ${unknown.join(', ')} (known: ${Object.keys(ENGINES).join(', ')})`);
   const rounds = int('rounds', values.rounds, 2, 1);
+  if (values.interleave) {
+    const args = [...process.execArgv, fileURLToPath(import.meta.url), '--worker', engines.join(','), '--interleave', values.interleave, '--block', values.block ?? '8',
+      '--model', a.model, '--gguf-dir', a.gguf, '--threads', String(a.threads), '--prompt-tokens', String(a.prompts[0])];
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'inherit'] });
+    await new Promise((resolve) => child.on('close', resolve));
+    return;
+  }
 
   for (const t of ['TQ2_0', 'TQ1_0'] as const) {
     const file = path.join(a.gguf, `model-${t.toLowerCase()}.gguf`);

@@ -82,24 +82,29 @@ void Model::storeKv(std::vector<float>& cache, size_t p, const double* x) {
   }
 }
 
-// y[t * rows + r] = BitLinear(x[t * cols ..]) for T tokens: quantize every token, one integer
-// product over the batch (the weights stream from memory once), then * scale * alpha. With
-// `active` (quantized sites), only those rows are computed and the others are 0.
-void Model::linear(const Linear& lin, SiteQuant site, const std::vector<double>& x, size_t T, size_t cols, std::vector<double>& y, size_t rows,
+// y[t * rows + r] = BitLinear(x[t * cols ..]) for T tokens and every output of `outs` (projections
+// of the same input: q, k, v or gate): quantize every token once, one integer product over the
+// batch and all outputs in a single parallel region (the weights stream from memory once), then
+// * scale * alpha. With `active` (one output, quantized site), only those rows are computed and the
+// others are 0.
+void Model::linear(std::initializer_list<Out> outs, SiteQuant site, const std::vector<double>& x, size_t T, size_t cols,
                    const std::vector<uint32_t>* active) {
-  y.assign(T * rows, 0);
-  const TernaryMatrix& m = lin.w;
   if (site == SiteQuant::None) {
-    for (size_t t = 0; t < T; t++) {
-      double* yt = y.data() + t * rows;
-      const double* xt = x.data() + t * cols;
-      pool_->parallelFor(rows, [&](size_t r0, size_t r1) { ternaryMatvecF64(m, xt, yt, r0, r1); });
-      for (size_t r = 0; r < rows; r++) yt[r] *= lin.alpha;
+    for (const Out& o : outs) {
+      const size_t rows = o.lin->w.rows;
+      o.y->assign(T * rows, 0);
+      for (size_t t = 0; t < T; t++) {
+        double* yt = o.y->data() + t * rows;
+        const double* xt = x.data() + t * cols;
+        pool_->parallelFor(rows, [&](size_t r0, size_t r1) { ternaryMatvecF64(o.lin->w, xt, yt, r0, r1); });
+        for (size_t r = 0; r < rows; r++) yt[r] *= o.lin->alpha;
+      }
     }
     return;
   }
   double t0 = nowMs();
-  const size_t cp = m.colsPadded;
+  const TernaryMatrix& m0 = outs.begin()->lin->w;  // same cols and path for all outputs
+  const size_t cp = m0.colsPadded;
   xq_.resize(T * cp);
   qtmp_.resize(cols);
   xsum_.resize(T);
@@ -112,33 +117,50 @@ void Model::linear(const Linear& lin, SiteQuant site, const std::vector<double>&
       case SiteQuant::Int4: xscale_[t] = quantInt4Absmean(xt, cols, q); break;
       default: xscale_[t] = quantInt8Top50(xt, cols, q); break;
     }
-    permuteActivations(m, q, xq_.data() + t * cp);
+    permuteActivations(m0, q, xq_.data() + t * cp);
     int32_t s = 0;
     for (size_t i = 0; i < cols; i++) s += q[i];
     xsum_[t] = s;
   }
   double t1 = nowMs();
   prof_.quant += t1 - t0;
+  const size_t n = outs.size();
+  const Out* o = outs.begin();
+  accs_.resize(std::max(accs_.size(), n));
   if (active) {
-    acc_.assign(T * rows, 0);
+    const TernaryMatrix& m = o[0].lin->w;
+    accs_[0].assign(T * m.rows, 0);
     const uint32_t* idx = active->data();
-    pool_->parallelFor(active->size(), [&](size_t r0, size_t r1) { ternaryMatmulInt8(m, xq_.data(), xsum_.data(), T, acc_.data(), r0, r1, idx); }, 16);
+    pool_->parallelFor(active->size(), [&](size_t r0, size_t r1) { ternaryMatmulInt8(m, xq_.data(), xsum_.data(), T, accs_[0].data(), r0, r1, idx); }, 16);
   } else {
-    acc_.resize(T * rows);
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++) {
+      accs_[i].resize(T * o[i].lin->w.rows);
+      total += o[i].lin->w.rows;
+    }
     // Prefill: tokens in chunks whose int8 rows fit in L2 next to the weights being reused.
     const size_t chunk = std::max<size_t>(1, (192u << 10) / cp);
-    for (size_t t0 = 0; t0 < T; t0 += chunk) {
-      const size_t nb = std::min(chunk, T - t0);
-      int32_t* accT = acc_.data() + t0 * rows;
-      const int8_t* xT = xq_.data() + t0 * cp;
-      const int32_t* sT = xsum_.data() + t0;
-      pool_->parallelFor(rows, [&](size_t r0, size_t r1) { ternaryMatmulInt8(m, xT, sT, nb, accT, r0, r1); }, 16);
+    for (size_t tc = 0; tc < T; tc += chunk) {
+      const size_t nb = std::min(chunk, T - tc);
+      pool_->parallelFor(total, [&](size_t r0, size_t r1) {
+        size_t off = 0;
+        for (size_t i = 0; i < n; i++) {
+          const TernaryMatrix& m = o[i].lin->w;
+          const size_t b = std::max(r0, off), e = std::min(r1, off + m.rows);
+          if (b < e) ternaryMatmulInt8(m, xq_.data() + tc * cp, xsum_.data() + tc, nb, accs_[i].data() + tc * m.rows, b - off, e - off);
+          off += m.rows;
+        }
+      }, 16);
     }
   }
   prof_.matmul += nowMs() - t1;
-  for (size_t t = 0; t < T; t++) {
-    const double post = xscale_[t] * lin.alpha;
-    for (size_t r = 0; r < rows; r++) y[t * rows + r] = static_cast<double>(acc_[t * rows + r]) * post;
+  for (size_t i = 0; i < n; i++) {
+    const size_t rows = o[i].lin->w.rows;
+    o[i].y->resize(T * rows);
+    for (size_t t = 0; t < T; t++) {
+      const double post = xscale_[t] * o[i].lin->alpha;
+      for (size_t r = 0; r < rows; r++) (*o[i].y)[t * rows + r] = static_cast<double>(accs_[i][t * rows + r]) * post;
+    }
   }
 }
 
@@ -171,9 +193,7 @@ void Model::forward(const std::vector<int32_t>& ids, float* logits) {
     LayerTaps* tap = run_.taps ? &taps_[li] : nullptr;
     for (size_t t = 0; t < T; t++) rmsNorm(&hs[t * d], L.inputNorm.data(), d, c_.eps, &x[t * d]);
     if (tap) tap->qkv.assign(&x[last * d], &x[last * d] + d);
-    linear(L.q, run_.sites[kQkv], x, T, d, q, attn);
-    linear(L.k, run_.sites[kQkv], x, T, d, k, kvw);
-    linear(L.v, run_.sites[kQkv], x, T, d, v, kvw);
+    linear({{&L.q, &q}, {&L.k, &k}, {&L.v, &v}}, run_.sites[kQkv], x, T, d);
     for (size_t t = 0; t < T; t++) {
       rope(&q[t * attn], H, hd, pos_ + t, c_.theta);
       rope(&k[t * kvw], KVH, hd, pos_ + t, c_.theta);
@@ -212,12 +232,12 @@ void Model::forward(const std::vector<int32_t>& ids, float* logits) {
       std::copy(tmp.begin(), tmp.end(), &a[t * attn]);
     }
     if (tap) tap->o.assign(&a[last * attn], &a[last * attn] + attn);
-    linear(L.o, run_.sites[kO], a, T, attn, o, d);
+    linear({{&L.o, &o}}, run_.sites[kO], a, T, attn);
     for (size_t i = 0; i < T * d; i++) hs[i] += o[i];
 
     for (size_t t = 0; t < T; t++) rmsNorm(&hs[t * d], L.postAttnNorm.data(), d, c_.eps, &x[t * d]);
     if (tap) tap->gateup.assign(&x[last * d], &x[last * d] + d);
-    linear(L.gate, run_.sites[kGateUp], x, T, d, g, F);
+    linear({{&L.gate, &g}}, run_.sites[kGateUp], x, T, d);
     // relu2glu: relu(g)^2 * u is 0 wherever g <= 0, whatever u is, so during decoding only the rows
     // of W_up with g > 0 are computed (exact; about half the rows on random weights, most of them
     // on trained BitNet models, where the gate output is sparse).
@@ -227,7 +247,7 @@ void Model::forward(const std::vector<int32_t>& ids, float* logits) {
       for (size_t i = 0; i < F; i++)
         if (g[i] > 0) active_.push_back(static_cast<uint32_t>(i));
     }
-    linear(L.up, run_.sites[kGateUp], x, T, d, u, F, skipUp ? &active_ : nullptr);
+    linear({{&L.up, &u}}, run_.sites[kGateUp], x, T, d, skipUp ? &active_ : nullptr);
     std::vector<double> act(F);
     for (size_t t = 0; t < T; t++) {
       for (size_t i = 0; i < F; i++) {
@@ -241,7 +261,7 @@ void Model::forward(const std::vector<int32_t>& ids, float* logits) {
       if (run_.hadamard) hadamardTransform(hadFfn_, m);
     }
     if (tap) tap->down.assign(&mlp[last * F], &mlp[last * F] + F);
-    linear(L.down, run_.sites[kDown], mlp, T, F, dn, d);
+    linear({{&L.down, &dn}}, run_.sites[kDown], mlp, T, F);
     for (size_t i = 0; i < T * d; i++) hs[i] += dn[i];
   }
   pos_ += T;

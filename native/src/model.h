@@ -5,6 +5,7 @@
 // results differ from the reference, by rounding).
 #pragma once
 #include <cstdint>
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <vector>
@@ -69,7 +70,11 @@ class Model {
 
  private:
   struct Act;  // per-forward scratch
-  void linear(const Linear& lin, SiteQuant site, const std::vector<double>& x, size_t T, size_t cols, std::vector<double>& y, size_t rows,
+  struct Out {
+    const Linear* lin;
+    std::vector<double>* y;
+  };
+  void linear(std::initializer_list<Out> outs, SiteQuant site, const std::vector<double>& x, size_t T, size_t cols,
               const std::vector<uint32_t>* active = nullptr);
   void storeKv(std::vector<float>& cache, size_t p, const double* x);
   void ensureKv(size_t positions);
@@ -90,7 +95,8 @@ class Model {
   std::vector<LayerTaps> taps_;
   // scratch for linear()
   std::vector<int8_t> xq_, qtmp_;
-  std::vector<int32_t> xsum_, acc_;
+  std::vector<int32_t> xsum_;
+  std::vector<std::vector<int32_t>> accs_;
   std::vector<uint32_t> active_;
   std::vector<double> xscale_;
   Profile prof_;

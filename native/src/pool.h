@@ -1,9 +1,12 @@
-// A small persistent thread pool for the decode loop: parallelFor splits [0, n) into one
-// contiguous range per thread, the calling thread takes the first. Workers spin briefly between
-// jobs (a decode step issues a few hundred short jobs; a condition-variable wake-up per job would
-// cost more than some jobs) and then sleep.
+// A small persistent thread pool for the decode loop: parallelFor splits [0, n) into chunks that
+// the threads (the caller included) take from a shared counter, so a thread the OS preempts (the
+// machine is shared) does not hold up the others. Workers spin for up to 2 ms between jobs (a
+// decode step issues a hundred short jobs; a condition-variable wake-up per job would cost more
+// than some jobs) and then sleep.
 #pragma once
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <mutex>
@@ -31,7 +34,7 @@ class ThreadPool {
 
   int size() const { return n_; }
 
-  /** fn(begin, end) over [0, n) split in `size()` ranges; boundaries are multiples of `align`. */
+  /** fn(begin, end) over [0, n) in chunks whose boundaries are multiples of `align`. */
   void parallelFor(size_t n, const std::function<void(size_t, size_t)>& fn, size_t align = 1) {
     if (n_ == 1 || n <= align) {
       if (n) fn(0, n);
@@ -39,7 +42,9 @@ class ThreadPool {
     }
     job_ = &fn;
     jobN_ = n;
-    jobAlign_ = align;
+    // About 4 chunks per thread: enough to rebalance, few enough to keep per-chunk overhead small.
+    jobChunk_ = std::max(align, (n / (4 * static_cast<size_t>(n_)) + align - 1) / align * align);
+    next_.store(0, std::memory_order_relaxed);
     pending_.store(n_ - 1, std::memory_order_relaxed);
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -52,18 +57,18 @@ class ThreadPool {
   }
 
  private:
-  void run(int i) {
-    const size_t units = (jobN_ + jobAlign_ - 1) / jobAlign_;
-    const size_t b = units * i / n_ * jobAlign_, e = std::min(jobN_, units * (i + 1) / n_ * jobAlign_);
-    if (b < e) (*job_)(b, e);
+  void run(int) {
+    for (size_t b; (b = next_.fetch_add(jobChunk_, std::memory_order_relaxed)) < jobN_;) (*job_)(b, std::min(jobN_, b + jobChunk_));
   }
 
   void loop(int i) {
     uint64_t seen = 0;
     for (;;) {
       uint64_t g;
-      int spins = 0;
-      while ((g = gen_.load(std::memory_order_acquire)) == seen && spins < 20000) spins++;
+      const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(2);
+      for (int spins = 0; (g = gen_.load(std::memory_order_acquire)) == seen; spins++) {
+        if ((spins & 1023) == 1023 && std::chrono::steady_clock::now() > until) break;
+      }
       if (g == seen) {
         std::unique_lock<std::mutex> lock(mu_);
         cv_.wait(lock, [&] { return gen_.load() != seen; });
@@ -84,7 +89,8 @@ class ThreadPool {
   std::atomic<int> pending_{0};
   std::atomic<bool> stop_{false};
   const std::function<void(size_t, size_t)>* job_ = nullptr;
-  size_t jobN_ = 0, jobAlign_ = 1;
+  size_t jobN_ = 0, jobChunk_ = 1;
+  std::atomic<size_t> next_{0};
 };
 
 }  // namespace bitlens
