@@ -142,7 +142,13 @@ describe('inspector and model views (e2e)', () => {
     await page.getByRole('tab', { name: 'Memory' }).click();
     const view = page.getByTestId('memory-view');
     expect(await view.getByTestId('memory-summary').textContent()).toMatch(/Weights [\d.]+ MiB packed vs [\d.]+ MiB in fp16.*KV cache at 16 bits: [\d.]+ MiB for \d+ tokens/);
-    await expect.poll(() => view.locator('.chart-card .recharts-wrapper').count()).toBe(4);
+    await expect.poll(() => view.locator('.chart-card').count()).toBe(4);
+    // Weights as a recharts bar chart; the live series on canvas.
+    expect(await view.locator('.chart-card .recharts-wrapper').count()).toBe(1);
+    expect(await view.locator('.chart-card canvas.line-canvas').count()).toBe(3);
+    const png = await download(page, () => view.getByRole('button', { name: 'PNG' }).nth(1).click());
+    expect(png.name).toBe('bitlens-kv-cache.png');
+    expect(png.body.subarray(1, 4).toString('latin1')).toBe('PNG');
     await h.screenshot('memory');
   });
 

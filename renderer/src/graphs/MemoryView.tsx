@@ -3,7 +3,8 @@
 import { memo, useMemo } from 'react';
 import type { ModelInfoPayload } from '../../../contract/index.js';
 import type { StatsPoint } from '../data/series.js';
-import { Bar, BarChart, CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
+import { Bar, BarChart, CartesianGrid, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
+import { CanvasLines } from './CanvasLines.js';
 import { useAppState } from '../app/context.js';
 import { usePalette } from '../app/ThemeContext.js';
 import { useThrottled } from '../app/useThrottled.js';
@@ -12,12 +13,14 @@ import { ChartCard } from './ChartCard.js';
 
 const MiB = 1024 * 1024;
 const mib = (v: number) => `${Number(v).toFixed(v < 10 ? 2 : 1)} MiB`;
-const MAX_POINTS = 150;
+const MAX_POINTS = 400;
+const mibTick = (v: number) => (v === 0 ? '0' : v >= 100 ? v.toFixed(0) : v >= 1 ? v.toFixed(1) : v.toPrecision(2));
+const secTick = (v: number) => `${v < 10 ? v.toFixed(1) : v.toFixed(0)} s`;
 
 export function MemoryView() {
-  // recharts re-renders cost tens of ms: once a second is enough for graphs over time, and the
-  // charts below re-render only when the throttled value changes, not on every token.
-  const history = useThrottled(useAppState((s) => s.statsHistory), 1000);
+  // Four updates a second are plenty for graphs over time; the charts below re-render only when
+  // the throttled value changes, not on every token.
+  const history = useThrottled(useAppState((s) => s.statsHistory), 250);
   const info = useAppState((s) => s.engine?.info);
   return <MemoryCharts history={history} info={info} />;
 }
@@ -65,44 +68,40 @@ const MemoryCharts = memo(function MemoryCharts({ history, info }: { history: St
         </ChartCard>
       )}
       {kv.length > 0 && (
-        <ChartCard title={`KV cache vs context (${kvBits} bits vs fp16)`} file="kv-cache">
-          <ResponsiveContainer width="100%" height={180}>
-            <LineChart data={kv} margin={{ top: 8, right: 8, left: 0, bottom: 0 }}>
-              <CartesianGrid stroke={c.grid} />
-              <XAxis dataKey="context" type="number" domain={['dataMin', 'dataMax']} {...axis} />
-              <YAxis {...axis} width={52} tickFormatter={(v) => Number(v).toPrecision(3)} />
-              <Tooltip formatter={(v) => mib(Number(v))} labelFormatter={(l) => `${l} tokens`} />
-              <Legend />
-              <Line dataKey="kvMiB" name={`KV ${kvBits}-bit (MiB)`} stroke={c.series[0]} dot={false} isAnimationActive={false} />
-              <Line dataKey="kvFp16MiB" name="KV fp16 (MiB)" stroke={c.series[1]} strokeDasharray="4 3" dot={false} isAnimationActive={false} />
-            </LineChart>
-          </ResponsiveContainer>
+        <ChartCard title={`KV cache (MiB) vs context: ${kvBits} bits vs fp16`} file="kv-cache">
+          <CanvasLines
+            label="KV cache in MiB against tokens in context"
+            xs={kv.map((p) => p.context)}
+            series={[
+              { name: `KV ${kvBits}-bit`, color: c.series[0], values: kv.map((p) => p.kvMiB) },
+              { name: 'KV fp16', color: c.series[1], values: kv.map((p) => p.kvFp16MiB), dashed: true },
+            ]}
+            formatX={(v) => `${Math.round(v)} tok`}
+            formatY={mibTick}
+          />
         </ChartCard>
       )}
       {time.length > 0 && (
-        <ChartCard title="Engine process memory (RSS) over time" file="rss">
-          <ResponsiveContainer width="100%" height={160}>
-            <LineChart data={time} margin={{ top: 8, right: 8, left: 0, bottom: 0 }}>
-              <CartesianGrid stroke={c.grid} />
-              <XAxis dataKey="t" type="number" domain={['dataMin', 'dataMax']} {...axis} tickFormatter={(v) => `${Number(v).toFixed(1)}s`} />
-              <YAxis {...axis} width={48} domain={['auto', 'auto']} tickFormatter={(v) => Number(v).toFixed(0)} />
-              <Tooltip formatter={(v) => mib(Number(v))} labelFormatter={(l) => `${Number(l).toFixed(1)} s`} />
-              <Line dataKey="rssMiB" name="RSS (MiB)" stroke={c.series[2]} dot={false} isAnimationActive={false} />
-            </LineChart>
-          </ResponsiveContainer>
+        <ChartCard title="Engine process memory (RSS, MiB) over time" file="rss">
+          <CanvasLines
+            label="Engine RSS in MiB over seconds"
+            xs={time.map((p) => p.t)}
+            series={[{ name: 'RSS', color: c.series[2], values: time.map((p) => p.rssMiB) }]}
+            formatX={secTick}
+            formatY={mibTick}
+            zeroBased={false}
+          />
         </ChartCard>
       )}
       {time.length > 0 && (
         <ChartCard title="Tokens per second over time" file="tokens-per-sec">
-          <ResponsiveContainer width="100%" height={160}>
-            <LineChart data={time} margin={{ top: 8, right: 8, left: 0, bottom: 0 }}>
-              <CartesianGrid stroke={c.grid} />
-              <XAxis dataKey="t" type="number" domain={['dataMin', 'dataMax']} {...axis} tickFormatter={(v) => `${Number(v).toFixed(1)}s`} />
-              <YAxis {...axis} width={48} tickFormatter={(v) => Number(v).toFixed(0)} />
-              <Tooltip formatter={(v) => `${Number(v).toFixed(1)} tok/s`} labelFormatter={(l) => `${Number(l).toFixed(1)} s`} />
-              <Line dataKey="tokensPerSec" name="tokens/s" stroke={c.series[3]} dot={false} isAnimationActive={false} />
-            </LineChart>
-          </ResponsiveContainer>
+          <CanvasLines
+            label="Tokens per second over seconds"
+            xs={time.map((p) => p.t)}
+            series={[{ name: 'tokens/s', color: c.series[3], values: time.map((p) => p.tokensPerSec) }]}
+            formatX={secTick}
+            formatY={(v) => v.toFixed(0)}
+          />
         </ChartCard>
       )}
     </section>
