@@ -23,10 +23,16 @@ interface ChunkProps {
   start: number;
   end: number;
   selected: number | null;
+  plain: boolean;
 }
 
 const TokenChunk = memo(
-  function TokenChunk({ tokens, start, end, selected }: ChunkProps) {
+  function TokenChunk({ tokens, start, end, selected, plain }: ChunkProps) {
+    if (plain) {
+      let text = '';
+      for (let i = start; i < end; i++) text += tokens[i].text;
+      return <span className="chunk">{text}</span>;
+    }
     const out = [];
     for (let i = start; i < end; i++) {
       const t = tokens[i];
@@ -39,7 +45,7 @@ const TokenChunk = memo(
     return <>{out}</>;
   },
   // Token objects are shared between renders, so identity of the ends says the chunk is unchanged.
-  (a, b) => a.start === b.start && a.end === b.end && a.selected === b.selected && a.tokens[a.start] === b.tokens[b.start] && a.tokens[a.end - 1] === b.tokens[b.end - 1],
+  (a, b) => a.start === b.start && a.end === b.end && a.selected === b.selected && a.plain === b.plain && a.tokens[a.start] === b.tokens[b.start] && a.tokens[a.end - 1] === b.tokens[b.end - 1],
 );
 
 function fmt(n: number, digits = 1): string {
@@ -102,7 +108,10 @@ export const MessageItem = memo(function MessageItem(p: Props) {
             const start = c * CHUNK;
             const end = Math.min(tokens.length, start + CHUNK);
             const sel = p.selectedPosition !== null && p.selectedPosition >= tokens[start].position && p.selectedPosition <= tokens[end - 1].position ? p.selectedPosition : null;
-            return <TokenChunk key={c} tokens={tokens} start={start} end={end} selected={sel} />;
+            // While streaming, finished chunks are one text run: thousands of token spans made
+            // every update re-lay out the whole answer. They become clickable spans when it ends.
+            const plain = p.streaming && end < tokens.length && sel === null;
+            return <TokenChunk key={`${c}${plain ? 'p' : 't'}`} tokens={tokens} start={start} end={end} selected={sel} plain={plain} />;
           })}
           {p.streaming && <span className="cursor" aria-hidden="true">▍</span>}
         </div>

@@ -20,8 +20,8 @@ const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
 const axisPct = (v: number) => `${Math.round(v * 100)}%`;
 
 export function SparsityView() {
-  // Re-render the charts once a second at most, not on every token (see MemoryView).
-  const frames = useThrottled(useAppState((s) => s.frames), 1000);
+  // A recharts re-render of these charts is a ~100 ms task: every 2 s at most, never per token.
+  const frames = useThrottled(useAppState((s) => s.frames), 2000);
   const info = useAppState((s) => s.engine?.info);
   const scheme = useScheme();
   return <SparsityCharts frames={frames} info={info} scheme={scheme} />;
