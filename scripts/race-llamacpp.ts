@@ -277,9 +277,12 @@ async function interleaved(a: WorkerArgs, engines: string[], rounds: number, blo
     }
     console.log(`round ${String(r + 1).padStart(2)}: ${engines.map((e, i) => `${e} ${fmt(ms[i][r], 0)}`).join('  ')} ms/token`);
   }
-  const peers = engines.map((e, i) => (ENGINES[e].kind === 'llama' ? i : -1)).filter((i) => i >= 0);
+  // Ratios against the best llama.cpp type of the same round, or against the first engine when no
+  // llama.cpp type runs (e.g. taps off vs on).
+  const llama = engines.map((e, i) => (ENGINES[e].kind === 'llama' ? i : -1)).filter((i) => i >= 0);
+  const peers = llama.length ? llama : [0];
   console.log(`\ninterleaved decode after a ${P}-token prompt, ${a.threads} threads, ${rounds} rounds x ${block} tokens per engine`);
-  console.log('| engine | median ms/token | median tok/s | best tok/s | paired ratio vs best llama.cpp (median) |');
+  console.log(`| engine | median ms/token | median tok/s | best tok/s | paired speed ratio vs ${llama.length ? 'best llama.cpp' : engines[0]} (median over rounds) |`);
   console.log('|---|---|---|---|---|');
   for (let i = 0; i < engines.length; i++) {
     const ratios = peers.length && !peers.includes(i) ? ms[i].map((m, r) => Math.min(...peers.map((p) => ms[p][r])) / m) : [];
