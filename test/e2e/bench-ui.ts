@@ -35,11 +35,15 @@ try {
     await page.getByRole('button', { name: 'Reload' }).waitFor({ timeout: 60_000 });
   }
   const engine = await page.getByTestId('engine-state').textContent();
-  await page.getByRole('button', { name: '+ New chat' }).click();
-  await page.getByText('System prompt & sampling').click();
-  await page.getByLabel('Max tokens').fill(values['answer-tokens'] ?? String(tokens));
-  await page.getByLabel('Max tokens').blur();
-  await page.getByText('System prompt & sampling').click();
+  // Every answer in a new conversation, so the context never runs out.
+  const newChat = async () => {
+    await page.getByRole('button', { name: '+ New chat' }).click();
+    await page.getByText('System prompt & sampling').click();
+    await page.getByLabel('Max tokens').fill(values['answer-tokens'] ?? String(tokens));
+    await page.getByLabel('Max tokens').blur();
+    await page.getByText('System prompt & sampling').click();
+  };
+  await newChat();
   if (values.view !== 'inspector') await page.getByRole('tab', { name: values.view === 'sparsity' ? 'Sparsity' : 'Memory' }).click();
 
   // Plain-JS strings: tsx's transform would add helpers (__name) that do not exist in the page.
@@ -102,10 +106,11 @@ try {
   let generated = 0;
   const lines: string[] = [];
   for (let i = 0; generated < tokens; i++) {
+    if (i) await newChat();
     const composer = page.getByRole('textbox', { name: 'Message', exact: true });
     await composer.fill(prompts[i % prompts.length]);
     await composer.press('Enter');
-    const stats = page.getByTestId('message-stats').nth(i);
+    const stats = page.getByTestId('message-stats');
     await stats.waitFor({ timeout: 300_000 });
     const line = (await stats.textContent()) ?? '';
     lines.push(line);
