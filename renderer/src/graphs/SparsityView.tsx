@@ -5,14 +5,13 @@ import type { Scheme, TapFrame } from '../../../engine/common/api.js';
 import type { ModelInfoPayload } from '../../../contract/index.js';
 import { Bar, BarChart, CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { SITES } from '../../../engine/common/api.js';
-import { quantizeSite } from '../../../engine/common/quant.js';
 import { siteQuantizer } from '../../../engine/common/scheme.js';
 import { useAppState } from '../app/context.js';
 import { usePalette } from '../app/ThemeContext.js';
 import { useThrottled } from '../app/useThrottled.js';
 import { A48_TABLE2_7B, B158_OVERALL_7B } from '../data/paper.js';
 import { SITE_LABELS } from '../data/sites.js';
-import { layerActivationSparsity, summarizeSparsity, zeroFraction, PROJECTIONS, type Projection } from '../data/sparsity.js';
+import { layerActivationSparsity, quantizedZeroFraction, summarizeSparsity, PROJECTIONS, type Projection } from '../data/sparsity.js';
 import { useScheme } from '../inspector/Inspector.js';
 import { ChartCard } from './ChartCard.js';
 
@@ -42,8 +41,7 @@ const SparsityCharts = memo(function SparsityCharts({ frames, info, scheme }: { 
         const s = layerActivationSparsity(f.layers[l], scheme);
         for (const p of PROJECTIONS) acc[p] += s[p] / frames.length;
         for (const site of SITES) {
-          const r = quantizeSite(siteQuantizer(scheme, site), f.layers[l][site]);
-          siteAcc[site] += zeroFraction(r ? r.q : f.layers[l][site]) / frames.length;
+          siteAcc[site] += quantizedZeroFraction(siteQuantizer(scheme, site), f.layers[l][site]) / frames.length;
         }
       }
       perLayer.push(acc);
