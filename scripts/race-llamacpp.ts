@@ -5,7 +5,7 @@
 //   npx tsx scripts/make-random-model.ts --shape 2b4t --out /tmp/race/model
 //   npx tsx scripts/race-llamacpp.ts --model /tmp/race/model [--gguf-dir /tmp/race] [--threads 2]
 //       [--prompt-tokens 64,512] [--gen-tokens 16] [--rounds 2] [--engines a,b,...] [--json FILE]
-//   npx tsx scripts/race-llamacpp.ts --model /tmp/race/model --interleave 20 [--block 8] [--engines ...]
+//   npx tsx scripts/race-llamacpp.ts --model /tmp/race/model --interleave 20 [--block 8] [--prefill-rounds 3] [--engines ...]
 //
 // Every engine runs in its own child process (clean peak memory), one after the other, in alternating
 // order over the rounds (round 2 runs the list backwards), on the same prompt token ids, with greedy
@@ -253,7 +253,7 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
-async function interleaved(a: WorkerArgs, engines: string[], rounds: number, block: number): Promise<void> {
+async function interleaved(a: WorkerArgs, engines: string[], rounds: number, block: number, prefillRounds: number): Promise<void> {
   const runners = engines.map((e) => makeRunner(a, e));
   for (let i = 0; i < runners.length; i++) {
     const t = performance.now();
@@ -262,10 +262,17 @@ async function interleaved(a: WorkerArgs, engines: string[], rounds: number, blo
   }
   const P = a.prompts[0];
   const last: number[] = [];
-  for (let i = 0; i < runners.length; i++) {
-    const t = performance.now();
-    last[i] = await runners[i].prefill(promptIds(P));
-    console.log(`${engines[i].padEnd(15)} prefill ${P}: TTFT ${fmt(performance.now() - t, 0)} ms`);
+  // Time to first token, `prefillRounds` times per engine in rotating order (the last prefill is the
+  // context the decode rounds continue).
+  const ttft: number[][] = engines.map(() => []);
+  for (let r = 0; r < prefillRounds; r++) {
+    for (let k = 0; k < runners.length; k++) {
+      const i = (k + r) % runners.length;
+      const t = performance.now();
+      last[i] = await runners[i].prefill(promptIds(P));
+      ttft[i][r] = performance.now() - t;
+    }
+    console.log(`prefill ${P}, round ${r + 1}: ${engines.map((e, i) => `${e} ${fmt(ttft[i][r], 0)}`).join('  ')} ms`);
   }
   const ms: number[][] = engines.map(() => []);
   for (let r = 0; r < rounds; r++) {
@@ -287,6 +294,13 @@ async function interleaved(a: WorkerArgs, engines: string[], rounds: number, blo
   for (let i = 0; i < engines.length; i++) {
     const ratios = peers.length && !peers.includes(i) ? ms[i].map((m, r) => Math.min(...peers.map((p) => ms[p][r])) / m) : [];
     console.log(`| ${ENGINES[engines[i]].label} | ${fmt(median(ms[i]))} | ${fmt(1000 / median(ms[i]), 2)} | ${fmt(1000 / Math.min(...ms[i]), 2)} | ${ratios.length ? `${fmt(median(ratios), 2)}x` : ''} |`);
+  }
+  console.log(`\nprefill of ${P} tokens (time to first token), ${prefillRounds} round(s) per engine`);
+  console.log(`| engine | median TTFT ms | median prefill tok/s | paired speed ratio vs ${llama.length ? 'best llama.cpp' : engines[0]} (median over rounds) |`);
+  console.log('|---|---|---|---|');
+  for (let i = 0; i < engines.length; i++) {
+    const ratios = !peers.includes(i) ? ttft[i].map((m, r) => Math.min(...peers.map((p) => ttft[p][r])) / m) : [];
+    console.log(`| ${ENGINES[engines[i]].label} | ${fmt(median(ttft[i]), 0)} | ${fmt((P / median(ttft[i])) * 1000)} | ${ratios.length ? `${fmt(median(ratios), 2)}x` : ''} |`);
   }
 }
 
@@ -324,6 +338,7 @@ async function main(): Promise<void> {
       worker: { type: 'string' },
       interleave: { type: 'string' },
       block: { type: 'string' },
+      'prefill-rounds': { type: 'string' },
     },
     strict: true,
   });
@@ -347,7 +362,8 @@ async function main(): Promise<void> {
     if (values.interleave) {
       const rounds = int('interleave', values.interleave, 0, 1);
       const block = int('block', values.block, 8, 1);
-      return interleaved({ ...a, gen: rounds * block + 2 }, values.worker.split(','), rounds, block); // gen sizes llama.cpp's context
+      const prefillRounds = int('prefill-rounds', values['prefill-rounds'], 1, 1);
+      return interleaved({ ...a, gen: rounds * block + 2 }, values.worker.split(','), rounds, block, prefillRounds); // gen sizes llama.cpp's context
     }
     return worker(a);
   }
@@ -357,6 +373,7 @@ async function main(): Promise<void> {
   const rounds = int('rounds', values.rounds, 2, 1);
   if (values.interleave) {
     const args = [...process.execArgv, fileURLToPath(import.meta.url), '--worker', engines.join(','), '--interleave', values.interleave, '--block', values.block ?? '8',
+      '--prefill-rounds', values['prefill-rounds'] ?? '1',
       '--model', a.model, '--gguf-dir', a.gguf, '--threads', String(a.threads), '--prompt-tokens', String(a.prompts[0])];
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'inherit'] });
     await new Promise((resolve) => child.on('close', resolve));
