@@ -24,7 +24,12 @@ export function Inspector({ dark }: { dark: boolean }) {
   const selection = useAppState((s) => s.selection);
   const selectedFrame = useAppState((s) => s.selectedFrame);
   const live = useAppState((s) => !!s.generation);
-  const scheme = useScheme();
+  const liveScheme = useScheme();
+  // A past token is shown with the scheme its message was generated under.
+  const selectedScheme = useAppState((s) =>
+    s.selection ? s.current?.messages.find((m) => m.id === s.selection?.messageId)?.stats?.scheme : undefined,
+  );
+  const scheme = selectedScheme ?? liveScheme;
   const [layer, setLayer] = useState(0);
   const [grid, setGrid] = useState<GridChoice>('scheme');
 
