@@ -46,6 +46,9 @@ void ternaryMatmulInt8Avx2(const TernaryMatrix& m, const int8_t* xq, const int32
           const __m256i x1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb + 32));
           const __m256i x2 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb + 64));
           const __m256i x3 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb + 96));
+          // Software prefetch a few blocks ahead (see kernels_avx512.cc).
+          _mm_prefetch(reinterpret_cast<const char*>(wa + k * 32 + 2048), _MM_HINT_T0);
+          _mm_prefetch(reinterpret_cast<const char*>(wb + k * 32 + 2048), _MM_HINT_T0);
           const __m256i va = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wa + k * 32));
           const __m256i vb = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wb + k * 32));
           pa = _mm256_add_epi16(pa, _mm256_maddubs_epi16(_mm256_and_si256(va, mask), x0));
