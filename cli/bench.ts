@@ -5,9 +5,10 @@ import type { RunOptions } from '../engine/common/api.js';
 import { createEngine, type NodeEngine } from '../engine/node/engine.js';
 import { deviceLine, mib } from './format.js';
 import { MATMUL_MODES, type MatMulMode } from '../engine/node/graph/ops.js';
-import { device, kvBits, modelDir, modelScheme, num, oneOf, parse, scheme } from './options.js';
+import { openModelArg } from './open-model.js';
+import { device, kvBits, modelScheme, num, oneOf, parse, scheme } from './options.js';
 
-export const BENCH_USAGE = `bitlens bench [--model DIR] [--scheme S] [--device D] [--kv-bits 16|8|4|3]
+export const BENCH_USAGE = `bitlens bench [--model DIR|HF-DIR|FILE.gguf] [--scheme S] [--device D] [--kv-bits 16|8|4|3]
               [--prompt-tokens N] [--gen-tokens N] [--threads N] [--lut-gemm] [--matmul fp32|int8-exact|int8-approx] [--verify] [--json]`;
 
 /**
@@ -52,7 +53,7 @@ export async function bench(argv: string[]): Promise<void> {
   const genTokens = num('gen-tokens', o['gen-tokens'], { integer: true, min: 2 }) ?? 64;
   const threads = num('threads', o.threads, { integer: true, min: 1 });
   oneOf('matmul', o.matmul, MATMUL_MODES);
-  const dir = modelDir(o.model);
+  const dir = await openModelArg(o.model);
   const run = { scheme: scheme(o.scheme) ?? modelScheme(dir), kvBits: kvBits(o['kv-bits']), device: device(o.device), taps: false };
 
   const t0 = performance.now();

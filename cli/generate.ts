@@ -2,9 +2,10 @@
 import { DEFAULT_SAMPLING } from '../engine/common/sampling.js';
 import { createEngine } from '../engine/node/engine.js';
 import { deviceLine, mib, statsLine } from './format.js';
-import { device, kvBits, modelDir, modelScheme, num, parse, scheme, UsageError } from './options.js';
+import { openModelArg } from './open-model.js';
+import { device, kvBits, modelScheme, num, parse, scheme, UsageError } from './options.js';
 
-export const GENERATE_USAGE = `bitlens generate --prompt TEXT [--model DIR] [--scheme S] [--device D] [--kv-bits 16|8|4|3]
+export const GENERATE_USAGE = `bitlens generate --prompt TEXT [--model DIR|HF-DIR|FILE.gguf] [--scheme S] [--device D] [--kv-bits 16|8|4|3]
                  [--max-tokens N] [--temperature T] [--top-p P] [--top-k K] [--repetition-penalty R]
                  [--seed N] [--stop TEXT]... [--chat]`;
 
@@ -36,7 +37,7 @@ export async function generate(argv: string[]): Promise<void> {
     seed: num('seed', o.seed, { integer: true }),
   };
   const run = { device: device(o.device), kvBits: kvBits(o['kv-bits']), scheme: scheme(o.scheme), taps: false };
-  const dir = modelDir(o.model);
+  const dir = await openModelArg(o.model);
   const engine = await createEngine(dir, { ...run, scheme: run.scheme ?? modelScheme(dir) });
   process.stderr.write(`${deviceLine(engine.info)}\n`);
   const abort = new AbortController();

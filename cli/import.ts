@@ -2,6 +2,7 @@
 // folder (--out DIR), or into the import cache (default), and prints the folder's path on stdout.
 import { resolveModel, importModel } from '../engine/node/import/index.js';
 import { mib } from './format.js';
+import { importProgress } from './open-model.js';
 import { oneOf, parse, UsageError } from './options.js';
 
 export const IMPORT_USAGE = `bitlens import SOURCE [--out DIR | --cache-dir DIR] [--force] [--activation relu2|silu]
@@ -19,13 +20,8 @@ export async function importCommand(argv: string[]): Promise<void> {
   if (o.out && o['cache-dir']) throw new UsageError('--out and --cache-dir exclude each other');
   const act = oneOf('activation', o.activation, ['relu2', 'silu'] as const);
   const activation = act === undefined ? undefined : act === 'relu2' ? 'relu2glu' : 'swiglu';
-  let last = -1;
+  const { onProgress, end } = importProgress();
   const started = performance.now();
-  const onProgress = ({ done, total }: { done: number; total: number }) => {
-    const pct = Math.floor((100 * done) / total);
-    if (pct !== last && process.stderr.isTTY) process.stderr.write(`\rimporting ${pct}% (${mib(done)} of ${mib(total)})`);
-    last = pct;
-  };
   let dir: string;
   let note: string;
   if (o.out) {
@@ -35,7 +31,7 @@ export async function importCommand(argv: string[]): Promise<void> {
     const r = await resolveModel(sourceArg, { cacheDir: o['cache-dir'], force: o.force, activation, onProgress });
     [dir, note] = [r.dir, r.kind === 'bitlens' ? 'already a BitLens model folder' : r.cached ? 'cached import' : (r.description ?? r.kind)];
   }
-  if (process.stderr.isTTY && last >= 0) process.stderr.write('\n');
+  end();
   process.stderr.write(`${note}; ${((performance.now() - started) / 1000).toFixed(1)} s, peak RSS ${mib(process.resourceUsage().maxRSS * 1024)}\n`);
   process.stdout.write(`${dir}\n`);
 }

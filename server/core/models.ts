@@ -1,6 +1,7 @@
-// The model manager: the embedded default model(s) found in modelsDir, plus folders the user
+// The model manager: the embedded default model(s) found in modelsDir, plus models the user
 // added (validated by reading them fully), and the run options chosen for each, kept in
-// <dataDir>/models.json.
+// <dataDir>/models.json. Hugging Face BitNet folders and GGUF files are imported once into
+// <dataDir>/imported (engine/node/import) and the imported BitLens folder is what is remembered.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
@@ -8,6 +9,7 @@ import { z } from 'zod';
 import { BitLensError, RunOptionsSchema, type ModelEntry } from '../../contract/index.js';
 import type { RunOptions } from '../../engine/common/api.js';
 import { parseModelConfig, type ModelConfig } from '../../engine/common/config.js';
+import { resolveModel } from '../../engine/node/import/index.js';
 import { loadModelDir } from '../../engine/node/model-dir.js';
 import { readJsonFile, writeJsonFile } from './json-file.js';
 import type { StoreProblem } from './store.js';
@@ -55,12 +57,13 @@ export class ModelManager {
   private constructor(
     private readonly file: string,
     private state: ModelsFile,
+    private readonly importDir: string,
   ) {}
 
   static async open(opts: { dataDir: string; modelsDir?: string; report: (p: StoreProblem) => void }): Promise<ModelManager> {
     const file = path.join(opts.dataDir, 'models.json');
     const state = await readJsonFile(file, ModelsFileSchema, { added: [], run: {}, active: null }, opts.report);
-    const manager = new ModelManager(file, state);
+    const manager = new ModelManager(file, state, path.join(opts.dataDir, 'imported'));
     if (opts.modelsDir) {
       const folders = (await fs.readdir(opts.modelsDir, { withFileTypes: true }).catch(() => []))
         .filter((d) => d.isDirectory() && !d.name.startsWith('.'))
@@ -101,10 +104,13 @@ export class ModelManager {
     return this.entries.keys().next().value ?? null;
   }
 
-  /** Validate a folder completely (config, tokenizer, every tensor) before adding it. */
+  /**
+   * Add a BitLens folder, a Hugging Face BitNet folder or a GGUF file (the latter two imported into
+   * the app's import cache first), validated completely (config, tokenizer, every tensor).
+   */
   async add(folder: string): Promise<ModelEntry> {
-    const dir = path.resolve(folder);
     try {
+      const { dir } = await resolveModel(path.resolve(folder), { cacheDir: this.importDir });
       const loaded = await loadModelDir(dir);
       const id = idForFolder(dir);
       const entry = this.remember(id, dir, false, loaded.config);
@@ -115,7 +121,7 @@ export class ModelManager {
       return entry;
     } catch (error) {
       if (error instanceof BitLensError) throw error;
-      throw new BitLensError('invalid_model', `${folder} is not a BitLens model folder: ${(error as Error).message}`);
+      throw new BitLensError('invalid_model', `${folder} cannot be opened as a model: ${(error as Error).message}`);
     }
   }
 

@@ -57,7 +57,10 @@ export async function detectSource(source: string): Promise<SourceKind> {
     const cfg = await readFile(path.join(source, 'config.json'), 'utf8').catch(() => undefined);
     if (cfg === undefined) throw new ModelFormatError(source, 'folder has no config.json: neither a BitLens nor a Hugging Face model');
     try {
-      return JSON.parse(cfg).format === 'bitlens' ? 'bitlens' : 'huggingface';
+      // Hugging Face configs have no "format" key; one with a wrong value is a broken BitLens config,
+      // which the BitLens reader reports by name.
+      const json: unknown = JSON.parse(cfg);
+      return json !== null && typeof json === 'object' && 'format' in json ? 'bitlens' : 'huggingface';
     } catch (e) {
       throw new ModelFormatError(path.join(source, 'config.json'), `not valid JSON (${(e as Error).message})`);
     }

@@ -1,5 +1,6 @@
 // `bitlens import` in-process: imports into --out or the cache, then `bitlens generate` runs the
 // imported folder; usage and input errors give exit codes 2 and 1 with a message.
+import { readFile, writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../../cli/main.js';
 import { exportGguf } from '../../../engine/node/import/export-gguf.js';
@@ -46,6 +47,32 @@ describe('bitlens import', () => {
     expect([a.code, b.code]).toEqual([0, 0]);
     expect(b.out).toBe(a.out);
     expect(b.err).toMatch(/^cached import/);
+  });
+
+  it('generate and bench open a GGUF file directly (imported once into the cache)', async () => {
+    const before = process.env.BITLENS_CACHE_DIR;
+    process.env.BITLENS_CACHE_DIR = ws.at('direct-cache');
+    try {
+      const g = await run(['generate', '--model', gguf, '--prompt', 'hello', '--max-tokens', '3', '--device', 'cpu']);
+      expect(g.code).toBe(0);
+      expect(g.err).toMatch(/m\.gguf: imported \(GGUF BitNet \(TQ1_0 weights\)\) in [\d.]+ s: .*direct-cache/);
+      expect(g.err).toMatch(/prompt \d+ tokens/);
+      const b = await run(['bench', '--model', gguf, '--prompt-tokens', '4', '--gen-tokens', '2', '--device', 'cpu', '--json']);
+      expect(b.code).toBe(0);
+      expect(b.err).toMatch(/m\.gguf: cached import: /);
+      expect(JSON.parse(b.out).generatedTokens).toBe(2);
+      const plain = await run(['generate', '--model', ws.at('orig'), '--prompt', 'x', '--max-tokens', '1', '--device', 'cpu']);
+      expect(plain.code).toBe(0);
+      expect(plain.err).not.toMatch(/import/);
+      const truncated = ws.at('cut.gguf');
+      await writeFile(truncated, (await readFile(gguf)).subarray(0, 200));
+      const cut = await run(['generate', '--model', truncated, '--prompt', 'x', '--device', 'cpu']);
+      expect(cut.code).toBe(1);
+      expect(cut.err).toMatch(/bitlens generate: .*cut\.gguf/);
+    } finally {
+      if (before === undefined) delete process.env.BITLENS_CACHE_DIR;
+      else process.env.BITLENS_CACHE_DIR = before;
+    }
   });
 
   it('reports usage and input errors', async () => {
