@@ -6,10 +6,11 @@ import { createEngine, type NodeEngine } from '../engine/node/engine.js';
 import { deviceLine, mib } from './format.js';
 import { MATMUL_MODES, type MatMulMode } from '../engine/node/graph/ops.js';
 import { openModelArg } from './open-model.js';
-import { device, kvBits, modelScheme, num, oneOf, parse, scheme } from './options.js';
+import { device, experiment, kvBits, num, oneOf, parse, runScheme } from './options.js';
 
 export const BENCH_USAGE = `bitlens bench [--model DIR|HF-DIR|FILE.gguf] [--scheme S] [--device D] [--kv-bits 16|8|4|3]
-              [--prompt-tokens N] [--gen-tokens N] [--threads N] [--lut-gemm] [--matmul fp32|int8-exact|int8-approx] [--verify] [--json]`;
+              [--prompt-tokens N] [--gen-tokens N] [--threads N] [--lut-gemm] [--matmul fp32|int8-exact|int8-approx] [--verify] [--json]
+              [--experiment v2-retrofit-w16a4]`;
 
 /**
  * The same prompt on a CPU engine (exact int8 path): largest logit difference and whether 8 greedy
@@ -48,13 +49,15 @@ export async function bench(argv: string[]): Promise<void> {
     matmul: { type: 'string' },
     json: { type: 'boolean' },
     verify: { type: 'boolean' },
+    experiment: { type: 'string' },
   });
   const promptTokens = num('prompt-tokens', o['prompt-tokens'], { integer: true, min: 1 }) ?? 128;
   const genTokens = num('gen-tokens', o['gen-tokens'], { integer: true, min: 2 }) ?? 64;
   const threads = num('threads', o.threads, { integer: true, min: 1 });
   oneOf('matmul', o.matmul, MATMUL_MODES);
+  const exp = experiment(o.experiment);
   const dir = await openModelArg(o.model);
-  const run = { scheme: scheme(o.scheme) ?? modelScheme(dir), kvBits: kvBits(o['kv-bits']), device: device(o.device), taps: false };
+  const run = { scheme: runScheme(o.scheme, exp, dir), kvBits: kvBits(o['kv-bits']), device: device(o.device), taps: false, ...(exp && { experiment: exp }) };
 
   const t0 = performance.now();
   const engine = await createEngine(dir, run, {
@@ -80,6 +83,7 @@ export async function bench(argv: string[]): Promise<void> {
       kvBits: run.kvBits,
       device: engine.info.device,
       deviceNote: engine.info.deviceNote,
+      experimentNote: engine.info.experimentNote,
       matmul: (o.matmul ?? 'default') + (o['lut-gemm'] ? ' + lut gemm' : ''),
       promptTokens: s.promptTokens,
       generatedTokens: s.generatedTokens,

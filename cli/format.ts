@@ -4,7 +4,8 @@ import type { ModelInfo, StepStats } from '../engine/common/api.js';
 export const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 
 export function deviceLine(info: ModelInfo): string {
-  return `${info.name}: scheme ${info.run.scheme}, KV ${info.run.kvBits} bits, device ${info.device}${info.deviceNote ? ` (${info.deviceNote})` : ''}`;
+  const line = `${info.name}: scheme ${info.run.scheme}, KV ${info.run.kvBits} bits, device ${info.device}${info.deviceNote ? ` (${info.deviceNote})` : ''}`;
+  return info.experimentNote ? `${line}\n${info.experimentNote}` : line;
 }
 
 export function statsLine(s: StepStats): string {

@@ -3,11 +3,11 @@ import { DEFAULT_SAMPLING } from '../engine/common/sampling.js';
 import { createEngine } from '../engine/node/engine.js';
 import { deviceLine, mib, statsLine } from './format.js';
 import { openModelArg } from './open-model.js';
-import { device, kvBits, modelScheme, num, parse, scheme, UsageError } from './options.js';
+import { device, experiment, kvBits, num, parse, runScheme, UsageError } from './options.js';
 
 export const GENERATE_USAGE = `bitlens generate --prompt TEXT [--model DIR|HF-DIR|FILE.gguf] [--scheme S] [--device D] [--kv-bits 16|8|4|3]
                  [--max-tokens N] [--temperature T] [--top-p P] [--top-k K] [--repetition-penalty R]
-                 [--seed N] [--stop TEXT]... [--chat]`;
+                 [--seed N] [--stop TEXT]... [--chat] [--experiment v2-retrofit-w16a4]`;
 
 export async function generate(argv: string[]): Promise<void> {
   const o = parse(argv, {
@@ -24,6 +24,7 @@ export async function generate(argv: string[]): Promise<void> {
     seed: { type: 'string' },
     stop: { type: 'string', multiple: true },
     chat: { type: 'boolean' },
+    experiment: { type: 'string' },
   });
   if (o.prompt === undefined) throw new UsageError('missing --prompt TEXT');
   const sampling = {
@@ -36,9 +37,10 @@ export async function generate(argv: string[]): Promise<void> {
     stop: o.stop ?? [],
     seed: num('seed', o.seed, { integer: true }),
   };
-  const run = { device: device(o.device), kvBits: kvBits(o['kv-bits']), scheme: scheme(o.scheme), taps: false };
+  const exp = experiment(o.experiment);
   const dir = await openModelArg(o.model);
-  const engine = await createEngine(dir, { ...run, scheme: run.scheme ?? modelScheme(dir) });
+  const run = { device: device(o.device), kvBits: kvBits(o['kv-bits']), scheme: runScheme(o.scheme, exp, dir), taps: false, ...(exp && { experiment: exp }) };
+  const engine = await createEngine(dir, run);
   process.stderr.write(`${deviceLine(engine.info)}\n`);
   const abort = new AbortController();
   const onSigint = () => abort.abort();

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { DEVICES, KV_BITS, type Device, type KvBits } from '../engine/common/api.js';
+import { EXPERIMENTS, type Experiment } from '../engine/common/experiment.js';
 import { SCHEMES, type Scheme } from '../engine/common/scheme.js';
 
 /** A problem with the command line: printed with the usage, exit code 2. */
@@ -44,6 +45,15 @@ export function num(name: string, value: string | undefined, check: { integer?: 
 }
 
 export const scheme = (v: string | undefined): Scheme | undefined => oneOf('scheme', v, SCHEMES);
+export const experiment = (v: string | undefined): Experiment | undefined => oneOf('experiment', v, EXPERIMENTS);
+
+/**
+ * --scheme, else the scheme an experiment is defined with (v2-retrofit-w16a4: v2-a4's INT4 at all
+ * four sites, paper Table 4), else the model's own.
+ */
+export function runScheme(value: string | undefined, exp: Experiment | undefined, dir: string): Scheme {
+  return scheme(value) ?? (exp === 'v2-retrofit-w16a4' ? 'v2-a4' : modelScheme(dir));
+}
 export const device = (v: string | undefined): Device => oneOf('device', v, DEVICES) ?? 'auto';
 export const kvBits = (v: string | undefined): KvBits => oneOf('kv-bits', v, KV_BITS) ?? 16;
 

@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { DEVICES, KV_BITS, SITES } from '../engine/common/api.js';
 import type { RunOptions, SamplingOptions, StepStats, TapFrame, LayerTaps, FinishReason } from '../engine/common/api.js';
+import { EXPERIMENTS } from '../engine/common/experiment.js';
 import { SCHEMES } from '../engine/common/scheme.js';
 
 export const Id = z.string().min(1).max(200);
@@ -16,6 +17,7 @@ export const RunOptionsSchema = z.strictObject({
   kvBits: KvBitsSchema,
   device: DeviceSchema,
   taps: z.boolean(),
+  experiment: z.enum(EXPERIMENTS).optional(),
 });
 
 export const SamplingSchema = z.strictObject({
@@ -151,6 +153,7 @@ export const ModelInfoSchema = z.strictObject({
   run: RunOptionsSchema,
   device: DeviceSchema.exclude(['auto']),
   deviceNote: z.string().optional(),
+  experimentNote: z.string().optional(),
   contextLength: z.number(),
   weightBytesPacked: z.number(),
   weightBytesFp16: z.number(),

@@ -1,8 +1,9 @@
 // The engine's public contract: what a host (CLI, Electron utility process, browser host) asks
 // for and what comes back. Pure types, so the renderer and the IPC contract can import them.
+import type { Experiment } from './experiment.js';
 import type { Scheme } from './scheme.js';
 
-export type { Scheme };
+export type { Experiment, Scheme };
 export const DEVICES = ['auto', 'cpu', 'webgpu', 'cuda', 'dml', 'coreml'] as const;
 export type Device = (typeof DEVICES)[number];
 export const KV_BITS = [16, 8, 4, 3] as const;
@@ -18,6 +19,8 @@ export interface RunOptions {
   device: Device;
   /** Return the quantized linear inputs of the last token of every step (inspector). */
   taps: boolean;
+  /** An analysis run that is not the model as trained (engine/common/experiment.ts); labelled. */
+  experiment?: Experiment;
 }
 
 export interface SamplingOptions {
@@ -111,6 +114,8 @@ export interface ModelInfo {
   /** The execution provider actually in use, and why it differs from the request if it does. */
   device: Exclude<Device, 'auto'>;
   deviceNote?: string;
+  /** Set when run.experiment is: what the experiment changes (show it with the results). */
+  experimentNote?: string;
   contextLength: number;
   weightBytesPacked: number;
   weightBytesFp16: number;

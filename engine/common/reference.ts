@@ -1,7 +1,7 @@
 // A plain float64 reference forward pass, written straight from docs/model-format.md ("Forward
 // pass", "Schemes", "KV cache bits") for small models. It is the oracle the ONNX engine is tested
 // against: clarity over speed (weights are unpacked to one int8 per weight).
-import type { KvBits, Site } from './api.js';
+import type { Experiment, KvBits, Site } from './api.js';
 import { hadamardPlan, hadamardTransform } from './hadamard.js';
 import { quantKv, quantizeSite, type Quantized } from './quant.js';
 import { schemeUsesHadamard, siteQuantizer, type Scheme } from './scheme.js';
@@ -22,6 +22,8 @@ export interface LayerTapsF64 {
 export interface ReferenceOptions {
   scheme: Scheme;
   kvBits: KvBits;
+  /** engine/common/experiment.ts; 'v2-retrofit-w16a4' rotates W_o / W_down (rotatedWeights). */
+  experiment?: Experiment;
 }
 
 /** The BOS (first) position's K and V are kept at 8 bits whenever the cache is quantized. */
@@ -32,6 +34,8 @@ interface Linear {
   rows: number;
   cols: number;
   alpha: number;
+  /** Full-precision weights replacing alpha * w (the v2 retrofit's rotated W_o / W_down). */
+  full?: Float64Array;
 }
 
 const PROJ = ['q', 'k', 'v', 'o', 'gate', 'up', 'down'] as const;
@@ -39,6 +43,18 @@ type Layer = Record<(typeof PROJ)[number], Linear> & Pick<LayerWeights, 'inputNo
 
 function unpack(b: BitLinearWeights): Linear {
   return { w: unpackTernary(b.packed, b.rows, b.cols), rows: b.rows, cols: b.cols, alpha: b.alpha };
+}
+
+/**
+ * W Hᵀ for W = alpha * w, row by row: row r of W Hᵀ is H W[r]ᵀ, so (H x) · (W Hᵀ)[r] = W[r] · x
+ * (HᵀH = I). In float64.
+ */
+export function rotatedWeights(b: BitLinearWeights): Float64Array {
+  const w = unpackTernary(b.packed, b.rows, b.cols);
+  const out = new Float64Array(b.rows * b.cols);
+  for (let i = 0; i < out.length; i++) out[i] = b.alpha * w[i];
+  for (let r = 0; r < b.rows; r++) hadamardTransform(out, b.cols, r * b.cols);
+  return out;
 }
 
 /** RMSNorm(x) * weight = x / sqrt(mean(x^2) + eps) * weight. */
@@ -58,11 +74,12 @@ export function rmsNorm(x: Float64Array, weight: Float32Array, eps: number): Flo
 function bitLinear(lin: Linear, x: Float64Array, xq: Quantized | null): Float64Array {
   const y = new Float64Array(lin.rows);
   const inp: ArrayLike<number> = xq ? xq.q : x;
-  const post = (xq ? xq.scale : 1) * lin.alpha;
+  const post = (xq ? xq.scale : 1) * (lin.full ? 1 : lin.alpha);
+  const w: ArrayLike<number> = lin.full ?? lin.w;
   for (let r = 0; r < lin.rows; r++) {
     let s = 0;
     const base = r * lin.cols;
-    for (let c = 0; c < lin.cols; c++) s += inp[c] * lin.w[base + c];
+    for (let c = 0; c < lin.cols; c++) s += inp[c] * w[base + c];
     y[r] = s * post;
   }
   return y;
@@ -102,7 +119,8 @@ export class ReferenceModel {
     this.weights = weights;
     this.config = weights.config;
     this.opts = opts;
-    this.hadamard = schemeUsesHadamard(opts.scheme);
+    const retrofit = opts.experiment === 'v2-retrofit-w16a4';
+    this.hadamard = schemeUsesHadamard(opts.scheme) || retrofit;
     if (this.hadamard) {
       // Fail at construction with the width in the message, not in the middle of a forward pass.
       hadamardPlan(this.config.numHeads * this.config.headDim);
@@ -111,6 +129,10 @@ export class ReferenceModel {
     this.layers = weights.layers.map((l) => {
       const layer = { inputNorm: l.inputNorm, attnSubNorm: l.attnSubNorm, postAttnNorm: l.postAttnNorm, ffnSubNorm: l.ffnSubNorm } as Layer;
       for (const p of PROJ) layer[p] = unpack(l[p]);
+      if (retrofit) {
+        layer.o.full = rotatedWeights(l.o);
+        layer.down.full = rotatedWeights(l.down);
+      }
       return layer;
     });
     this.reset();

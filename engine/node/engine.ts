@@ -18,6 +18,7 @@ import {
 } from '../common/api.js';
 import { configToJson, type ModelConfig } from '../common/config.js';
 import { sampleToken, seededRandom, validateSampling } from '../common/sampling.js';
+import { EXPERIMENTS, experimentNote } from '../common/experiment.js';
 import { SCHEMES } from '../common/scheme.js';
 import { chooseDevice, type Backend } from './backends.js';
 import { compileGraph, type CompiledGraph } from './graph/compile.js';
@@ -37,6 +38,9 @@ export function validateRunOptions(run: RunOptions): void {
   if (!(KV_BITS as readonly number[]).includes(run.kvBits)) throw new RangeError(`unsupported kv bits ${JSON.stringify(run.kvBits)} (expected one of ${KV_BITS.join(', ')})`);
   if (!(DEVICES as readonly string[]).includes(run.device)) throw new RangeError(`unknown device ${JSON.stringify(run.device)} (expected one of ${DEVICES.join(', ')})`);
   if (typeof run.taps !== 'boolean') throw new TypeError('run.taps must be true or false');
+  if (run.experiment !== undefined && !(EXPERIMENTS as readonly string[]).includes(run.experiment)) {
+    throw new RangeError(`unknown experiment ${JSON.stringify(run.experiment)} (expected one of ${EXPERIMENTS.join(', ')})`);
+  }
 }
 
 export interface EngineOptions {
@@ -237,6 +241,7 @@ export async function createEngine(modelDir: string, run: RunOptions, opts: Engi
       scheme: run.scheme,
       kvBits: run.kvBits,
       taps: run.taps,
+      experiment: run.experiment,
       target: opts.graphTarget ?? (device === 'cpu' ? 'cpu' : 'gpu'),
       matmul: opts.matmul ?? (device === 'cpu' ? 'int8-exact' : 'fp32'),
     });
@@ -267,6 +272,7 @@ export async function createEngine(modelDir: string, run: RunOptions, opts: Engi
     projections: projectionStats(model.weights),
   };
   if (note) info.deviceNote = note;
+  if (run.experiment) info.experimentNote = experimentNote(run.experiment, run.scheme);
   // The serialized graph (as large as the weights) is ORT's now; keep only what the engine reads.
   return new OrtEngine(info, c, { ...graph, model: new Uint8Array(0) }, session, codec, new EmbeddingTable(model.weights, c.hiddenSize));
 }

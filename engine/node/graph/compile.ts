@@ -1,11 +1,11 @@
 // The decode-step graph: one ONNX model that takes any number of new tokens plus the KV cache of the
 // tokens before them, and returns the logits, the new KV cache and (optionally) the quantizer inputs
 // of the last token. Prefill and decode run the same graph. Arithmetic: docs/model-format.md.
-import type { KvBits, Site } from '../../common/api.js';
+import type { Experiment, KvBits, Site } from '../../common/api.js';
 import { schemeUsesHadamard, siteQuantizer, type Scheme, type SiteQuantizer } from '../../common/scheme.js';
 import type { ModelWeights } from '../../common/weights.js';
 import { GraphBuilder, DT, type Target } from './onnx-builder.js';
-import { hadamardOp, packedMatMul, quantizeOp, rmsNorm, roundHalfEven, type MatMulMode, type Quantized } from './ops.js';
+import { hadamardOp, packedMatMul, quantizeOp, rmsNorm, rotatedMatMul, roundHalfEven, type MatMulMode, type Quantized } from './ops.js';
 
 export interface CompileOptions {
   scheme: Scheme;
@@ -22,6 +22,8 @@ export interface CompileOptions {
   lmHeadChunkRows?: number;
   /** How the ternary matmuls run (ops.ts MatMulMode); default 'fp32'. */
   matmul?: MatMulMode;
+  /** engine/common/experiment.ts: 'v2-retrofit-w16a4' rotates W_o / W_down (ops.ts rotatedMatMul). */
+  experiment?: Experiment;
 }
 
 /** One KV cache tensor per layer: codes/values, and for quantized caches a scale per token and head. */
@@ -137,7 +139,8 @@ export function compileGraph(w: ModelWeights, opts: CompileOptions): CompiledGra
     g.output(g.node('Reshape', [last, g.constI([width])]), name, DT.FLOAT, [width]);
     taps.push({ layer, field, name });
   };
-  const useHadamard = schemeUsesHadamard(opts.scheme);
+  const retrofit = opts.experiment === 'v2-retrofit-w16a4';
+  const useHadamard = schemeUsesHadamard(opts.scheme) || retrofit;
   const quant = (site: Site, x: string, width: number): Quantized => quantizeOp(g, siteQuantizer(opts.scheme, site) as SiteQuantizer, x, width);
 
   for (let i = 0; i < c.numLayers; i++) {
@@ -191,7 +194,8 @@ export function compileGraph(w: ModelWeights, opts: CompileOptions): CompiledGra
       a = hadamardOp(g, a, H * D);
     }
     tapLast(i, 'o', a, H * D);
-    h = g.node('Add', [h, packedMatMul(g, `${p}.o`, quant('o', a, H * D), [L.o], acc)]);
+    const aq = quant('o', a, H * D);
+    h = g.node('Add', [h, retrofit ? rotatedMatMul(g, `${p}.o`, aq, L.o) : packedMatMul(g, `${p}.o`, aq, [L.o], acc)]);
 
     // Feed-forward.
     const x2 = rmsNorm(g, h, g.f32(`${p}.post_attn_norm`, [d], L.postAttnNorm), c.rmsNormEps);
@@ -211,7 +215,8 @@ export function compileGraph(w: ModelWeights, opts: CompileOptions): CompiledGra
       m = hadamardOp(g, m, F);
     }
     tapLast(i, 'down', m, F);
-    h = g.node('Add', [h, packedMatMul(g, `${p}.down`, quant('down', m, F), [L.down], acc)]);
+    const mq = quant('down', m, F);
+    h = g.node('Add', [h, retrofit ? rotatedMatMul(g, `${p}.down`, mq, L.down) : packedMatMul(g, `${p}.down`, mq, [L.down], acc)]);
   }
 
   let hn = rmsNorm(g, h, g.f32('final_norm', [d], w.norm), c.rmsNormEps);

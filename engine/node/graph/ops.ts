@@ -1,9 +1,10 @@
 // Graph fragments of the BitNet arithmetic (docs/model-format.md): RMSNorm, the per-token activation
 // quantizers, the packed ternary matmul (com.microsoft MatMulNBits, bits=2) and the Kronecker-factored
 // Hadamard transform.
-import { denseHadamard, hadamardPlan } from '../../common/hadamard.js';
+import { denseHadamard, hadamardPlan, hadamardTransform } from '../../common/hadamard.js';
 import { QUANT_EPS } from '../../common/quant.js';
 import type { SiteQuantizer } from '../../common/scheme.js';
+import { unpackTernary } from '../../common/ternary.js';
 import type { BitLinearWeights } from '../../common/weights.js';
 import { DT, type GraphBuilder } from './onnx-builder.js';
 
@@ -180,4 +181,25 @@ export function hadamardOp(g: GraphBuilder, x: string, n: number): string {
     if (idx === factors.length - 1) y = g.node('Reshape', [y, g.constI([1, -1, n])]);
   });
   return y;
+}
+
+/**
+ * The v2 retrofit experiment (engine/common/experiment.ts): y = (x_q . (W Hᵀ)ᵀ) * scale with the
+ * full-precision rotated weight W Hᵀ, W = alpha * w, as a float32 initializer [rows, cols] (a plain
+ * Gemm, no packed kernel). Built one row at a time in float64: row r of W Hᵀ is H W[r]ᵀ.
+ */
+export function rotatedMatMul(g: GraphBuilder, name: string, input: Quantized, w: BitLinearWeights): string {
+  const { rows, cols } = w;
+  const out = new Float32Array(rows * cols);
+  const row = new Float64Array(cols);
+  for (let r = 0; r < rows; r++) {
+    const codes = unpackTernary(w.packed.subarray((r * cols) / 4, ((r + 1) * cols) / 4), 1, cols);
+    for (let c = 0; c < cols; c++) row[c] = w.alpha * codes[c];
+    hadamardTransform(row, cols);
+    out.set(row, r * cols);
+  }
+  const x2 = g.node('Reshape', [input.x, g.constI([-1, cols])]);
+  const y2 = g.node('Gemm', [x2, g.initializer(`${name}.rotated`, DT.FLOAT, [rows, cols], out)], { transB: 1 });
+  const y = g.node('Reshape', [y2, g.constI([1, -1, rows])]);
+  return input.scale ? g.node('Mul', [y, input.scale]) : y;
 }

@@ -70,7 +70,7 @@ export function ModelBar() {
       </button>
       <span className={`engine-state state-${state}`} role="status" aria-live="polite" data-testid="engine-state" title={engine?.deviceNote}>
         {state === 'ready' || state === 'restarted'
-          ? `${info?.name ?? 'model'} · ${info?.run.scheme} · KV ${info?.run.kvBits} · ${engine?.device ?? info?.device}`
+          ? `${info?.name ?? 'model'} · ${info?.run.scheme}${info?.run.experiment ? ` · EXPERIMENT ${info.run.experiment}` : ''} · KV ${info?.run.kvBits} · ${engine?.device ?? info?.device}`
           : state}
         {engine?.deviceNote && <span className="muted"> ({engine.deviceNote.length > 40 ? `${engine.deviceNote.slice(0, 40)}…` : engine.deviceNote})</span>}
       </span>
