@@ -6,7 +6,7 @@ import { createEngine, type NodeEngine } from '../engine/node/engine.js';
 import { deviceLine, mib } from './format.js';
 import { MATMUL_MODES, type MatMulMode } from '../engine/node/graph/ops.js';
 import { openModelArg } from './open-model.js';
-import { device, experiment, kvBits, num, oneOf, parse, runScheme } from './options.js';
+import { device, experiment, kvBits, num, oneOf, parse, runScheme, scheme } from './options.js';
 
 export const BENCH_USAGE = `bitlens bench [--model DIR|HF-DIR|FILE.gguf] [--scheme S] [--device D] [--kv-bits 16|8|4|3]
               [--prompt-tokens N] [--gen-tokens N] [--threads N] [--lut-gemm] [--matmul fp32|int8-exact|int8-approx] [--verify] [--json]
@@ -56,8 +56,9 @@ export async function bench(argv: string[]): Promise<void> {
   const threads = num('threads', o.threads, { integer: true, min: 1 });
   oneOf('matmul', o.matmul, MATMUL_MODES);
   const exp = experiment(o.experiment);
+  const requested = { scheme: scheme(o.scheme), kvBits: kvBits(o['kv-bits']), device: device(o.device) };
   const dir = await openModelArg(o.model);
-  const run = { scheme: runScheme(o.scheme, exp, dir), kvBits: kvBits(o['kv-bits']), device: device(o.device), taps: false, ...(exp && { experiment: exp }) };
+  const run = { ...requested, scheme: runScheme(requested.scheme, exp, dir), taps: false, ...(exp && { experiment: exp }) };
 
   const t0 = performance.now();
   const engine = await createEngine(dir, run, {

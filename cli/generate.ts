@@ -3,7 +3,7 @@ import { DEFAULT_SAMPLING } from '../engine/common/sampling.js';
 import { createEngine } from '../engine/node/engine.js';
 import { deviceLine, mib, statsLine } from './format.js';
 import { openModelArg } from './open-model.js';
-import { device, experiment, kvBits, num, parse, runScheme, UsageError } from './options.js';
+import { device, experiment, kvBits, num, parse, runScheme, scheme, UsageError } from './options.js';
 
 export const GENERATE_USAGE = `bitlens generate --prompt TEXT [--model DIR|HF-DIR|FILE.gguf] [--scheme S] [--device D] [--kv-bits 16|8|4|3]
                  [--max-tokens N] [--temperature T] [--top-p P] [--top-k K] [--repetition-penalty R]
@@ -38,8 +38,9 @@ export async function generate(argv: string[]): Promise<void> {
     seed: num('seed', o.seed, { integer: true }),
   };
   const exp = experiment(o.experiment);
+  const requested = { device: device(o.device), kvBits: kvBits(o['kv-bits']), scheme: scheme(o.scheme) };
   const dir = await openModelArg(o.model);
-  const run = { device: device(o.device), kvBits: kvBits(o['kv-bits']), scheme: runScheme(o.scheme, exp, dir), taps: false, ...(exp && { experiment: exp }) };
+  const run = { ...requested, scheme: runScheme(requested.scheme, exp, dir), taps: false, ...(exp && { experiment: exp }) };
   const engine = await createEngine(dir, run);
   process.stderr.write(`${deviceLine(engine.info)}\n`);
   const abort = new AbortController();

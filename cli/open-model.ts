@@ -1,5 +1,6 @@
 // --model for generate/bench: a BitLens folder, a Hugging Face BitNet folder or a GGUF file; the
 // latter two are imported once into the import cache (resolveModel), with progress on stderr.
+import { existsSync } from 'node:fs';
 import { resolveModel, type ImportProgress, type ResolveOptions } from '../engine/node/import/index.js';
 import { mib } from './format.js';
 import { modelDir } from './options.js';
@@ -22,6 +23,7 @@ export function importProgress(): { onProgress: (p: ImportProgress) => void; end
 /** The BitLens folder to run for --model (or the embedded default). */
 export async function openModelArg(value: string | undefined, opts: Pick<ResolveOptions, 'cacheDir'> = {}): Promise<string> {
   const source = modelDir(value);
+  if (!existsSync(source)) throw new Error(`${source}: model folder does not exist (nor a GGUF file of that name)`);
   const progress = importProgress();
   const started = performance.now();
   const r = await resolveModel(source, { ...opts, onProgress: progress.onProgress });

@@ -51,8 +51,8 @@ export const experiment = (v: string | undefined): Experiment | undefined => one
  * --scheme, else the scheme an experiment is defined with (v2-retrofit-w16a4: v2-a4's INT4 at all
  * four sites, paper Table 4), else the model's own.
  */
-export function runScheme(value: string | undefined, exp: Experiment | undefined, dir: string): Scheme {
-  return scheme(value) ?? (exp === 'v2-retrofit-w16a4' ? 'v2-a4' : modelScheme(dir));
+export function runScheme(requested: Scheme | undefined, exp: Experiment | undefined, dir: string): Scheme {
+  return requested ?? (exp === 'v2-retrofit-w16a4' ? 'v2-a4' : modelScheme(dir));
 }
 export const device = (v: string | undefined): Device => oneOf('device', v, DEVICES) ?? 'auto';
 export const kvBits = (v: string | undefined): KvBits => oneOf('kv-bits', v, KV_BITS) ?? 16;
