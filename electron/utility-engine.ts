@@ -2,8 +2,8 @@
 // leaves the app running; engine-host.ts restarts it). Same protocol as the browser host's child.
 import type { UtilityProcess } from 'electron';
 import type { EngineFactory } from '../server/core/engine-host.js';
-import type { FromEngineProcess } from '../server/core/engine-process-protocol.js';
-import { connectEngine, type EngineTransport } from '../server/core/process-engine.js';
+import { connectEngine, type EngineTransport } from '../engine/node/remote/client.js';
+import type { FromEngine } from '../engine/node/remote/protocol.js';
 
 export type ForkUtility = (modulePath: string, args: string[], options: { serviceName: string; stdio: 'inherit' }) => UtilityProcess;
 
@@ -14,7 +14,7 @@ export function utilityTransport(fork: ForkUtility, entry: string): EngineTransp
     post: (m) => {
       if (!exited) child.postMessage(m);
     },
-    onMessage: (listener) => child.on('message', (m: unknown) => listener(m as FromEngineProcess)),
+    onMessage: (listener) => child.on('message', (m: unknown) => listener(m as FromEngine)),
     onExit: (listener) =>
       child.on('exit', (code: number) => {
         if (exited) return;
@@ -28,5 +28,5 @@ export function utilityTransport(fork: ForkUtility, entry: string): EngineTransp
 }
 
 export function utilityEngineFactory(fork: ForkUtility, entry: string): EngineFactory {
-  return (modelDir, run, onExit) => connectEngine(utilityTransport(fork, entry), modelDir, run, onExit);
+  return (modelDir, run, onExit) => connectEngine(utilityTransport(fork, entry), modelDir, run, { onExit });
 }
