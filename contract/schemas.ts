@@ -74,6 +74,8 @@ export const MessageStatsSchema = z.strictObject({
   modelId: Id,
   modelName: z.string(),
   scheme: SchemeSchema,
+  /** Set when the message came from an experiment run (engine/common/experiment.ts). */
+  experiment: z.enum(EXPERIMENTS).optional(),
   kvBits: KvBitsSchema,
   /** The execution provider actually used. */
   device: DeviceSchema,

@@ -151,6 +151,7 @@ function toInfoPayload(engine: Engine): ModelInfoPayload {
     run: i.run,
     device: i.device,
     ...(i.deviceNote !== undefined && { deviceNote: i.deviceNote }),
+    ...(i.experimentNote !== undefined && { experimentNote: i.experimentNote }),
     contextLength: i.contextLength,
     weightBytesPacked: i.weightBytesPacked,
     weightBytesFp16: i.weightBytesFp16,

@@ -16,7 +16,7 @@ export function exportConversation(c: Conversation, format: 'json' | 'markdown')
       if (m.stats) {
         const s = m.stats;
         lines.push(
-          `_${s.modelName} · ${s.scheme} · KV ${s.kvBits}-bit · ${s.device} · ${s.tokensPerSec.toFixed(1)} tok/s · ` +
+          `_${s.modelName} · ${s.scheme}${s.experiment ? ` · EXPERIMENT ${s.experiment}` : ''} · KV ${s.kvBits}-bit · ${s.device} · ${s.tokensPerSec.toFixed(1)} tok/s · ` +
             `TTFT ${Math.round(s.timeToFirstTokenMs)} ms · ${s.generatedTokens} tokens${m.finishReason ? ` · ${m.finishReason}` : ''}_`,
           '',
         );

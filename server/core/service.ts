@@ -298,6 +298,7 @@ export class AppService {
             modelId: status.modelId,
             modelName: entry?.name ?? info.name,
             scheme: info.run.scheme,
+            ...(info.run.experiment && { experiment: info.run.experiment }),
             kvBits: info.run.kvBits,
             device: info.device,
             promptTokens: stats.promptTokens,

@@ -10,6 +10,11 @@ import {
 } from '../../contract/index.js';
 
 describe('contract schemas', () => {
+  it('carries the v2 retrofit experiment in models.select', () => {
+    const run = { modelId: 'm', scheme: 'v2-a4', kvBits: 16, device: 'cpu', taps: true, experiment: 'v2-retrofit-w16a4' };
+    expect(parseRequest('models.select', run).params).toEqual(run);
+  });
+
   it('accepts a well-formed request', () => {
     const { name, params } = parseRequest('chat.send', { conversationId: 'c1', text: 'hi' });
     expect(name).toBe('chat.send');
@@ -24,6 +29,7 @@ describe('contract schemas', () => {
       ['chat.send', { conversationId: 'c1', text: 'x', extra: 1 }, /extra/],
       ['models.select', { modelId: 'm', scheme: 'b2', kvBits: 16, device: 'cpu', taps: true }, /models\.select\.scheme/],
       ['models.select', { modelId: 'm', scheme: 'fp', kvBits: 5, device: 'cpu', taps: true }, /models\.select\.kvBits/],
+      ['models.select', { modelId: 'm', scheme: 'v2-a4', kvBits: 16, device: 'cpu', taps: true, experiment: 'v3' }, /models\.select\.experiment/],
       ['conversations.update', { conversationId: 'c', sampling: { temperature: -1 } }, /sampling\.temperature/],
       ['chat.editAndContinue', { conversationId: 'c', messageIndex: 1.5, text: 'x' }, /messageIndex/],
       ['conversations.export', { conversationId: 'c', format: 'pdf' }, /format/],

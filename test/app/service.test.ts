@@ -125,6 +125,10 @@ describe('app service with the real engine', () => {
     const list = (await service.handle('models.list', {})) as { models: { id: string; run: { kvBits: number } }[]; activeModelId: string };
     expect(list.activeModelId).toBe(entry.id);
     expect(list.models.find((m) => m.id === entry.id)!.run.kvBits).toBe(4);
+    const exp = (await service.handle('models.select', { modelId: entry.id, scheme: 'v2-a4', kvBits: 16, device: 'cpu', taps: false, experiment: 'v2-retrofit-w16a4' })) as { state: string; info: { run: { experiment?: string }; experimentNote?: string } };
+    expect(exp.state).toBe('ready');
+    expect(exp.info.run.experiment).toBe('v2-retrofit-w16a4');
+    expect(exp.info.experimentNote).toMatch(/^EXPERIMENT v2-retrofit-w16a4/);
     await service.handle('models.select', { modelId: 'builtin-bitlens-v2', scheme: 'b1.58', kvBits: 16, device: 'cpu', taps: true });
   });
 

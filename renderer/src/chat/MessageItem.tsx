@@ -124,7 +124,7 @@ export const MessageItem = memo(function MessageItem(p: Props) {
       {message.error && <p className="msg-error" role="alert">Error: {message.error}</p>}
       {message.stats && (
         <footer className="msg-stats" data-testid="message-stats">
-          {message.stats.modelName} · {message.stats.scheme} · KV {message.stats.kvBits} · {message.stats.device} ·{' '}
+          {message.stats.modelName} · {message.stats.scheme}{message.stats.experiment ? ` · EXPERIMENT ${message.stats.experiment}` : ''} · KV {message.stats.kvBits} · {message.stats.device} ·{' '}
           {fmt(message.stats.tokensPerSec)} tok/s · TTFT {fmt(message.stats.timeToFirstTokenMs, 0)} ms · {message.stats.generatedTokens} tokens
           {message.finishReason ? ` · ${message.finishReason}` : ''}
         </footer>
