@@ -7,7 +7,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { BitLensError } from '../../contract/index.js';
 import type { StepStats, TapFrame } from '../../engine/common/api.js';
 import { App } from '../../renderer/src/App.js';
-import { FakeHost } from './fakeHost.js';
+import { FakeHost, INFO } from './fakeHost.js';
 
 beforeAll(() => {
   // jsdom has no canvas or ResizeObserver: canvases stay blank, charts get a fixed size.
@@ -44,7 +44,7 @@ function frame(position: number): TapFrame {
 
 async function startChat(host: FakeHost) {
   render(<App host={host} />);
-  await screen.findByText(/fake · v2-a4 · KV 16 · cpu/);
+  await screen.findByText(/fake · v2-a4 · KV 16 · (cpu|webgpu)/);
   fireEvent.click(screen.getByRole('button', { name: '+ New chat' }));
   await waitFor(() => expect(host.conversations).toHaveLength(1));
   const box = screen.getByRole('textbox', { name: 'Message' });
@@ -136,5 +136,38 @@ describe('sparsity view', () => {
     const summary = await screen.findByTestId('sparsity-summary', {}, { timeout: 3000 });
     expect(summary.textContent).toMatch(/overall activation sparsity [\d.]+% \(a4\.8 7B: 44\.5%, b1\.58 7B: 7\.3%\)/);
     expect(summary.textContent).toContain('zero ternary weights 25.0%');
+  });
+});
+
+describe('memory view', () => {
+  const CONFIG = { hidden_size: 8, intermediate_size: 16, num_heads: 2, num_kv_heads: 1, num_layers: 1, vocab_size: 260 };
+
+  it('shows the activations computed from the shapes beside the KV cache, and no GPU figure it does not have', async () => {
+    const host = new FakeHost();
+    host.status = { ...host.status, info: { ...INFO, config: CONFIG, device: 'webgpu' }, device: 'webgpu' };
+    await startChat(host);
+    act(() => host.emit('generation.tokens', { conversationId: 'c1', messageId: 'a1', tokens: [{ position: 4, tokenId: 1, text: 'x' }], stats: STATS, taps: frame(4) }));
+    fireEvent.click(screen.getByRole('tab', { name: 'Memory' }));
+    const table = await screen.findByTestId('activation-memory', {}, { timeout: 3000 });
+    // Decode step at context 6 (4 prompt + 2 generated) and prefill of the 4 prompt tokens; the
+    // logits (260 x 4 B) dominate both at this size.
+    const row = (name: RegExp) => Array.from(within(table).getByText(name).closest('tr')!.querySelectorAll('td')).map((td) => td.textContent);
+    expect(row(/^attention scores/)).toEqual(['48 B', '128 B']);
+    expect(row(/^FFN/)).toEqual(['192 B', '768 B']);
+    expect(row(/^peak/)).toEqual([`${((32 + 1040) / 1024).toFixed(1)} KiB`, `${((128 + 1040) / 1024).toFixed(1)} KiB`]);
+    expect(table.textContent).toContain('Computed from the graph\'s shapes');
+    expect(screen.getByRole('img', { name: /KV cache and decode-step activations/ }).getAttribute('aria-label')).toContain('activations, decode step (computed)');
+    expect(screen.getByTestId('gpu-memory-note').textContent).toContain('GPU memory (webgpu): not reported by onnxruntime-node');
+  });
+
+  it('on the CPU says nothing about GPU memory, and names a config key it cannot size', async () => {
+    const host = new FakeHost();
+    host.status = { ...host.status, info: { ...INFO, config: { ...CONFIG, num_heads: 'eight' } } };
+    await startChat(host);
+    act(() => host.emit('generation.tokens', { conversationId: 'c1', messageId: 'a1', tokens: [{ position: 4, tokenId: 1, text: 'x' }], stats: STATS }));
+    fireEvent.click(screen.getByRole('tab', { name: 'Memory' }));
+    expect((await screen.findByTestId('activation-memory-error')).textContent).toBe('Activation memory not computed: config.json: num_heads must be a positive integer, not "eight"');
+    expect(screen.queryByTestId('gpu-memory-note')).toBeNull();
+    expect(screen.queryByTestId('activation-memory')).toBeNull();
   });
 });

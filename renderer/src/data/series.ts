@@ -6,6 +6,8 @@ export interface StatsPoint {
   t: number;
   /** Tokens in context (prompt + generated). */
   context: number;
+  /** Tokens of the run's prompt (its prefill). */
+  promptTokens: number;
   rssMiB: number;
   kvMiB: number;
   kvFp16MiB: number;
@@ -20,6 +22,7 @@ export function toPoint(stats: StepStats, atMs: number, t0Ms: number, run = 0): 
   return {
     t: (atMs - t0Ms) / 1000,
     context: stats.promptTokens + stats.generatedTokens,
+    promptTokens: stats.promptTokens,
     rssMiB: stats.rssBytes / MiB,
     kvMiB: stats.kvCacheBytes / MiB,
     kvFp16MiB: stats.kvCacheBytesFp16 / MiB,
