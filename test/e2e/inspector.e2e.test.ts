@@ -127,7 +127,10 @@ describe('inspector and model views (e2e)', () => {
     await page.getByRole('tab', { name: 'Sparsity' }).click();
     const view = page.getByTestId('sparsity-view');
     expect(await view.getByTestId('sparsity-summary').textContent()).toMatch(/overall activation sparsity [\d.]+% \(a4\.8 7B: 44\.5%/);
-    await expect.poll(() => view.locator('.chart-card .recharts-wrapper').count()).toBe(3);
+    // The live per-layer chart on canvas, the other two with recharts.
+    await expect.poll(() => view.locator('.chart-card .recharts-wrapper').count()).toBe(2);
+    expect(await view.locator('.chart-card canvas.line-canvas').count()).toBe(1);
+    expect(await view.getByRole('img', { name: /zeros in the quantized activations per layer/i }).getAttribute('aria-label')).toMatch(new RegExp(`: ${LAYERS} points; latest`));
     expect(await view.textContent()).toContain('a4.8 7B (paper)');
     const png = await download(page, () => view.getByRole('button', { name: 'PNG' }).first().click());
     expect(png.body.subarray(1, 4).toString('latin1')).toBe('PNG');
@@ -137,7 +140,7 @@ describe('inspector and model views (e2e)', () => {
     await h.screenshot('sparsity');
   });
 
-  it('draws the memory graphs: weights, KV cache vs context, RSS and tokens/s', async () => {
+  it('draws the memory graphs: weights, KV cache and activations vs context, RSS and tokens/s', async () => {
     const { page } = h;
     await page.getByRole('tab', { name: 'Memory' }).click();
     const view = page.getByTestId('memory-view');
@@ -146,6 +149,13 @@ describe('inspector and model views (e2e)', () => {
     // Weights as a recharts bar chart; the live series on canvas.
     expect(await view.locator('.chart-card .recharts-wrapper').count()).toBe(1);
     expect(await view.locator('.chart-card canvas.line-canvas').count()).toBe(3);
+    // Activations computed from the model's shapes, not measured: logits of the last token, 260 x float32.
+    expect(await view.getByRole('img', { name: /KV cache and decode-step activations/ }).getAttribute('aria-label')).toMatch(/activations, decode step \(computed\) [\d.]+/);
+    const table = view.getByTestId('activation-memory');
+    expect(await table.textContent()).toContain("Computed from the graph's shapes");
+    expect(await table.getByRole('row', { name: /^logits/ }).locator('td').first().textContent()).toBe('1.0 KiB');
+    // The browser host runs the engine on the CPU: no GPU memory line.
+    expect(await view.getByTestId('gpu-memory-note').count()).toBe(0);
     const png = await download(page, () => view.getByRole('button', { name: 'PNG' }).nth(1).click());
     expect(png.name).toBe('bitlens-kv-cache.png');
     expect(png.body.subarray(1, 4).toString('latin1')).toBe('PNG');

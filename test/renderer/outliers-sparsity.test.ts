@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { LayerTaps, ProjectionStats } from '../../engine/common/api.js';
 import { channelAbsMax, outlierHeatmap, rankOutliers } from '../../renderer/src/data/outliers.js';
-import { layerActivationSparsity, summarizeSparsity, zeroFraction, PROJECTIONS } from '../../renderer/src/data/sparsity.js';
+import { frameSparsity, layerActivationSparsity, meanFrameSparsity, roundToStep, summarizeSparsity, zeroFraction, PROJECTIONS } from '../../renderer/src/data/sparsity.js';
 import { downsample } from '../../renderer/src/data/series.js';
 import { histogramsCsv, statsCsv, toJson } from '../../renderer/src/data/exportData.js';
 import { binValues } from '../../renderer/src/data/histogram.js';
@@ -80,6 +80,41 @@ describe('sparsity', () => {
     expect(s.weightZeros).toBe(0.5);
     expect(s.activeNonZeroShare).toBeCloseTo(64 / 160, 12);
     expect(s.byProjection.down).toBe(1);
+  });
+});
+
+describe('sparsity over recent frames', () => {
+  const frame = (position: number, down: number[]) => {
+    const t = taps(8, 4, (i) => (i % 2 ? 1 + i : -(1 + i)));
+    t.down = Float32Array.from(down);
+    return { position, tokenId: 1, layers: [t, taps(8, 4, () => 1)] };
+  };
+
+  it('measures a frame once per scheme and averages frames per layer', () => {
+    const a = frame(0, [0, 0, 0, 2]);
+    const b = frame(1, [0, 1, 1, 2]);
+    const sa = frameSparsity(a, 'a4.8');
+    expect(frameSparsity(a, 'a4.8')).toBe(sa);
+    expect(frameSparsity(a, 'b1.58')).not.toBe(sa);
+    expect(sa.perLayer[0]).toEqual(layerActivationSparsity(a.layers[0], 'a4.8'));
+    expect(sa.sites[0]).toEqual({ qkv: 0, o: 0.5, gateup: 0, down: 0.75 });
+    const m = meanFrameSparsity([sa, frameSparsity(b, 'a4.8')]);
+    expect(m.perLayer).toHaveLength(2);
+    expect(m.sites[0].down).toBeCloseTo((0.75 + 0.25) / 2, 12);
+    expect(m.perLayer[0].up).toBeCloseTo((0.75 + 0.25) / 2, 12);
+    expect(m.sites[1]).toEqual({ qkv: 0, o: 0.5, gateup: 0, down: 0 });
+  });
+
+  it('refuses frames with different layer counts', () => {
+    const one = { position: 0, tokenId: 1, layers: [taps(8, 4, () => 1)] };
+    expect(() => meanFrameSparsity([frameSparsity(frame(0, [0, 0, 0, 1]), 'b1.58'), frameSparsity(one, 'b1.58')])).toThrow(/different layer counts \(expected 2\)/);
+    expect(() => meanFrameSparsity([])).toThrow(/no frames/);
+  });
+
+  it('rounds to the display step without float noise', () => {
+    expect(roundToStep(0.30149, 0.005)).toBe(0.3);
+    expect(roundToStep(0.3026, 0.005)).toBe(0.305);
+    expect(roundToStep(0.1 + 0.2, 0.1)).toBe(0.3);
   });
 });
 

@@ -1,5 +1,6 @@
 // Activation and weight sparsity (BitNet a4.8, Table 2): which parameters a token actually needs.
-import type { LayerTaps, ProjectionStats, Scheme } from '../../../engine/common/api.js';
+import type { LayerTaps, ProjectionStats, Scheme, Site, TapFrame } from '../../../engine/common/api.js';
+import { SITES } from '../../../engine/common/api.js';
 import { quantizeSite } from '../../../engine/common/quant.js';
 import { schemeUsesHadamard, siteQuantizer } from '../../../engine/common/scheme.js';
 
@@ -86,4 +87,46 @@ export function summarizeSparsity(
     activeNonZeroShare: total ? activeNz / total : 0,
     totalParams: total,
   };
+}
+
+/** Per layer: input sparsity of each projection and zeros after the quantizer at each site. */
+export interface FrameSparsity {
+  perLayer: Record<Projection, number>[];
+  sites: Record<Site, number>[];
+}
+
+// A frame's taps never change, so each frame is quantized once per scheme, not at every refresh.
+const frameCache = new WeakMap<TapFrame, Map<Scheme, FrameSparsity>>();
+
+export function frameSparsity(frame: TapFrame, scheme: Scheme): FrameSparsity {
+  let byScheme = frameCache.get(frame);
+  if (!byScheme) frameCache.set(frame, (byScheme = new Map()));
+  let r = byScheme.get(scheme);
+  if (!r) {
+    r = {
+      perLayer: frame.layers.map((l) => layerActivationSparsity(l, scheme)),
+      sites: frame.layers.map((l) => Object.fromEntries(SITES.map((s) => [s, quantizedZeroFraction(siteQuantizer(scheme, s), l[s])])) as Record<Site, number>),
+    };
+    byScheme.set(scheme, r);
+  }
+  return r;
+}
+
+/** The mean over frames (all with the same number of layers), per layer. */
+export function meanFrameSparsity(frames: readonly FrameSparsity[]): FrameSparsity {
+  if (!frames.length) throw new Error('meanFrameSparsity: no frames');
+  const layers = frames[0].perLayer.length;
+  if (frames.some((f) => f.perLayer.length !== layers)) throw new Error(`meanFrameSparsity: frames with different layer counts (expected ${layers})`);
+  const mean = <K extends string>(keys: readonly K[], pick: (f: FrameSparsity, l: number) => Record<K, number>) =>
+    Array.from({ length: layers }, (_, l) => {
+      const acc = Object.fromEntries(keys.map((k) => [k, 0])) as Record<K, number>;
+      for (const f of frames) for (const k of keys) acc[k] += pick(f, l)[k] / frames.length;
+      return acc;
+    });
+  return { perLayer: mean(PROJECTIONS, (f, l) => f.perLayer[l]), sites: mean(SITES, (f, l) => f.sites[l]) };
+}
+
+/** `v` rounded to a multiple of `step` (what a chart can show), without float noise like 0.30000000000000004. */
+export function roundToStep(v: number, step: number): number {
+  return Number((Math.round(v / step) * step).toFixed(10));
 }

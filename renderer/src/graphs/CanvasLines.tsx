@@ -18,6 +18,8 @@ interface Props {
   formatY: (v: number) => string;
   /** Start the y axis at 0 (sizes) or fit the data (process memory). */
   zeroBased?: boolean;
+  /** A fixed y range (fractions: [0, 1]) instead of one fitted to the data. */
+  yDomain?: readonly [number, number];
   label: string;
   height?: number;
 }
@@ -34,7 +36,7 @@ function niceTicks(lo: number, hi: number, n: number): number[] {
   return out;
 }
 
-export const CanvasLines = memo(function CanvasLines({ xs, series, formatX, formatY, zeroBased = true, label, height = 160 }: Props) {
+export const CanvasLines = memo(function CanvasLines({ xs, series, formatX, formatY, zeroBased = true, yDomain, label, height = 160 }: Props) {
   const c = usePalette();
   const ref = useCanvas((ctx, W, H) => {
     const w = W - PAD.l - PAD.r;
@@ -45,6 +47,7 @@ export const CanvasLines = memo(function CanvasLines({ xs, series, formatX, form
     for (const s of series) for (const v of s.values) if (Number.isFinite(v)) { yMin = Math.min(yMin, v); yMax = Math.max(yMax, v); }
     if (!Number.isFinite(yMin)) return;
     if (zeroBased) yMin = Math.min(0, yMin);
+    if (yDomain) [yMin, yMax] = yDomain;
     if (yMax === yMin) yMax = yMin + 1;
     const xMin = xs[0];
     const xMax = xs.length > 1 ? xs[xs.length - 1] : xMin + 1;
