@@ -24,6 +24,7 @@ import { chooseDevice, type Backend } from './backends.js';
 import { compileGraph, type CompiledGraph } from './graph/compile.js';
 import type { MatMulMode } from './graph/ops.js';
 import type { Target } from './graph/onnx-builder.js';
+import { writeModelFiles, type ModelFiles } from './graph/model-files.js';
 import { KvCache, kvCacheBytes } from './kv-cache.js';
 import { loadModelDir } from './model-dir.js';
 import { projectionStats, weightBytes } from './model-info.js';
@@ -55,6 +56,11 @@ export interface EngineOptions {
   matmul?: MatMulMode;
   /** Graph variant (compile.ts CompileOptions.target); default: 'gpu' for GPU backends. For tests. */
   graphTarget?: Target;
+  /**
+   * Large initializers as ONNX external data in a temp folder (compile.ts CompileOptions.externalData):
+   * default 'auto' (models over protobuf's 2 GB), true to force it (tests).
+   */
+  externalData?: 'auto' | boolean;
 }
 
 /** Output of one graph run, already on the host. */
@@ -93,6 +99,7 @@ class OrtEngine implements NodeEngine {
     private session: ort.InferenceSession | undefined,
     private readonly codec: TextCodec,
     private readonly embedding: EmbeddingTable,
+    private readonly files: ModelFiles | undefined,
   ) {
     this.kv = new KvCache(graph.kv, graph.numKvHeads);
   }
@@ -207,11 +214,21 @@ class OrtEngine implements NodeEngine {
     this.kv.dispose();
     const s = this.session;
     this.session = undefined;
-    await s?.release();
+    try {
+      await s?.release();
+    } finally {
+      await this.files?.remove();
+    }
   }
 }
 
-async function openSession(graph: CompiledGraph, device: Backend, opts: EngineOptions): Promise<ort.InferenceSession> {
+interface OpenedSession {
+  session: ort.InferenceSession;
+  /** The temp folder of a model with external data, removed on close. */
+  files?: ModelFiles;
+}
+
+async function openSession(graph: CompiledGraph, device: Backend, opts: EngineOptions): Promise<OpenedSession> {
   const options: ort.InferenceSession.SessionOptions = {
     executionProviders: device === 'cpu' ? ['cpu'] : [device, 'cpu'],
     graphOptimizationLevel: 'all',
@@ -226,7 +243,14 @@ async function openSession(graph: CompiledGraph, device: Backend, opts: EngineOp
     for (const k of graph.kv) loc[k.present] = 'gpu-buffer';
     options.preferredOutputLocation = loc as ort.InferenceSession.SessionOptions['preferredOutputLocation'];
   }
-  return ort.InferenceSession.create(graph.model, options);
+  if (!graph.external) return { session: await ort.InferenceSession.create(graph.model, options) };
+  const files = await writeModelFiles({ model: graph.model, external: graph.external });
+  try {
+    return { session: await ort.InferenceSession.create(files.modelPath, options), files };
+  } catch (e) {
+    await files.remove();
+    throw e;
+  }
 }
 
 /** Loads `modelDir`, compiles its graph for `run` and opens an ONNX Runtime session. */
@@ -244,12 +268,13 @@ export async function createEngine(modelDir: string, run: RunOptions, opts: Engi
       experiment: run.experiment,
       target: opts.graphTarget ?? (device === 'cpu' ? 'cpu' : 'gpu'),
       matmul: opts.matmul ?? (device === 'cpu' ? 'int8-exact' : 'fp32'),
+      externalData: opts.externalData,
     });
   const choice = await chooseDevice(run.device);
   let device = choice.device;
   let note = choice.note;
   let graph = compile(device);
-  let session: ort.InferenceSession;
+  let session: OpenedSession;
   try {
     session = await openSession(graph, device, opts);
   } catch (e) {
@@ -274,5 +299,5 @@ export async function createEngine(modelDir: string, run: RunOptions, opts: Engi
   if (note) info.deviceNote = note;
   if (run.experiment) info.experimentNote = experimentNote(run.experiment, run.scheme);
   // The serialized graph (as large as the weights) is ORT's now; keep only what the engine reads.
-  return new OrtEngine(info, c, { ...graph, model: new Uint8Array(0) }, session, codec, new EmbeddingTable(model.weights, c.hiddenSize));
+  return new OrtEngine(info, c, { ...graph, model: new Uint8Array(0), external: undefined }, session.session, codec, new EmbeddingTable(model.weights, c.hiddenSize), session.files);
 }

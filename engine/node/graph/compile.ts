@@ -4,7 +4,7 @@
 import type { Experiment, KvBits, Site } from '../../common/api.js';
 import { schemeUsesHadamard, siteQuantizer, type Scheme, type SiteQuantizer } from '../../common/scheme.js';
 import type { ModelWeights } from '../../common/weights.js';
-import { GraphBuilder, DT, type Target } from './onnx-builder.js';
+import { GraphBuilder, DT, type SerializedModel, type Target } from './onnx-builder.js';
 import { hadamardOp, packedMatMul, quantizeOp, rmsNorm, rotatedMatMul, roundHalfEven, type MatMulMode, type Quantized } from './ops.js';
 
 export interface CompileOptions {
@@ -24,7 +24,21 @@ export interface CompileOptions {
   matmul?: MatMulMode;
   /** engine/common/experiment.ts: 'v2-retrofit-w16a4' rotates W_o / W_down (ops.ts rotatedMatMul). */
   experiment?: Experiment;
+  /**
+   * Large initializers as ONNX external data: 'auto' (default) when the initializers exceed
+   * EXTERNAL_DATA_THRESHOLD bytes, true always (tests), false never.
+   */
+  externalData?: 'auto' | boolean;
 }
+
+/**
+ * Protobuf caps a serialized model at 2 GB; above 1.5 GB of initializers (the rest of the graph is a
+ * few MB) they go to external data. 2B-4T: ~1 GB normally, ~3.9 GB under the v2 retrofit experiment.
+ */
+export const EXTERNAL_DATA_THRESHOLD = 1.5 * 2 ** 30;
+
+/** File name of the external data, next to the model file (external-model.ts writes both). */
+export const EXTERNAL_DATA_FILE = 'weights.bin';
 
 /** One KV cache tensor per layer: codes/values, and for quantized caches a scale per token and head. */
 export interface KvTensorSpec {
@@ -44,7 +58,9 @@ export interface TapSpec {
 }
 
 export interface CompiledGraph {
+  /** The ModelProto; with `external`, it must be loaded from a file next to the external data. */
   model: Uint8Array;
+  external?: SerializedModel['external'];
   /** [1, T, hidden] float32: the embedding rows of the new tokens (looked up in JavaScript, embedding.ts). */
   inputsEmbeds: string;
   logits: string;
@@ -234,7 +250,9 @@ export function compileGraph(w: ModelWeights, opts: CompileOptions): CompiledGra
   const logits = parts.length === 1 ? parts[0] : g.node('Concat', parts, { axis: 1 });
   g.output(logits, 'logits', DT.FLOAT, [opts.logits === 'all' ? 'T' : 1, c.vocabSize]);
 
-  return { model: g.toBytes('bitlens_decode_step'), inputsEmbeds: embeds, logits: 'logits', kv, taps, numKvHeads: KVH, headDim: D };
+  const external = opts.externalData === true || (opts.externalData !== false && g.initializerBytes > EXTERNAL_DATA_THRESHOLD);
+  const serialized: SerializedModel = external ? g.toExternal('bitlens_decode_step', EXTERNAL_DATA_FILE) : { model: g.toBytes('bitlens_decode_step') };
+  return { model: serialized.model, external: serialized.external, inputsEmbeds: embeds, logits: 'logits', kv, taps, numKvHeads: KVH, headDim: D };
 }
 
 /**

@@ -1,5 +1,6 @@
 // A small ONNX graph builder over the protobufjs-generated `onnx-proto` classes: names values,
-// adds nodes and initializers, and serialises a ModelProto that ONNX Runtime loads from memory.
+// adds nodes and initializers, and serialises a ModelProto, either whole (ONNX Runtime loads it from
+// memory) or with its large initializers as ONNX external data (protobuf caps a model at 2 GB).
 import onnxProto from 'onnx-proto';
 
 const { onnx } = onnxProto;
@@ -13,6 +14,25 @@ export type AttrValue = number | number[] | string | { float: number } | { float
 /** Which kind of execution provider the graph is built for (some ops differ, see ops.ts). */
 export type Target = 'cpu' | 'gpu';
 
+/** One external initializer's bytes and where they go in the external data file. */
+export interface ExternalChunk {
+  offset: number;
+  data: Uint8Array;
+}
+
+/** A serialized model: the ModelProto, and the external data file's contents when it has one. */
+export interface SerializedModel {
+  model: Uint8Array;
+  /** Present when initializers are stored outside the ModelProto, in `location` (next to the model file). */
+  external?: { location: string; chunks: ExternalChunk[]; bytes: number };
+}
+
+/**
+ * External tensors start on 64 KiB boundaries (the largest page/allocation granularity among the
+ * platforms), so ONNX Runtime may map them instead of copying.
+ */
+const EXTERNAL_ALIGN = 65536;
+
 export class GraphBuilder {
   constructor(readonly target: Target = 'cpu') {}
 
@@ -24,6 +44,7 @@ export class GraphBuilder {
   private readonly inputNames: string[] = [];
   private readonly consts = new Map<string, string>();
   private counter = 0;
+  private rawBytes = 0;
 
   /** A fresh value name with a readable prefix. */
   fresh(prefix: string): string {
@@ -55,7 +76,13 @@ export class GraphBuilder {
   initializer(name: string, type: DataType, dims: number[], data: ArrayBufferView): string {
     const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     this.initializers.push({ name, dataType: type, dims, rawData: bytes });
+    this.rawBytes += bytes.byteLength;
     return name;
+  }
+
+  /** Bytes of all initializer data: the bulk of the serialized model's size. */
+  get initializerBytes(): number {
+    return this.rawBytes;
   }
 
   f32(name: string, dims: number[], values: ArrayLike<number>): string {
@@ -125,6 +152,39 @@ export class GraphBuilder {
   }
 
   toBytes(graphName: string): Uint8Array {
+    return this.encode(graphName, this.initializers);
+  }
+
+  /**
+   * The model with every initializer of at least `minBytes` moved to external data (data_location
+   * EXTERNAL, external_data location/offset/length) in the file `location`, which the model file
+   * must sit next to. The chunks alias the initializers' data (nothing is copied).
+   */
+  toExternal(graphName: string, location: string, minBytes = 1024): SerializedModel {
+    const chunks: ExternalChunk[] = [];
+    let end = 0;
+    const initializers = this.initializers.map((t) => {
+      const data = t.rawData as Uint8Array;
+      if (data.byteLength < minBytes) return t;
+      const offset = Math.ceil(end / EXTERNAL_ALIGN) * EXTERNAL_ALIGN;
+      chunks.push({ offset, data });
+      end = offset + data.byteLength;
+      return {
+        name: t.name,
+        dataType: t.dataType,
+        dims: t.dims,
+        dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
+        externalData: [
+          { key: 'location', value: location },
+          { key: 'offset', value: String(offset) },
+          { key: 'length', value: String(data.byteLength) },
+        ],
+      };
+    });
+    return { model: this.encode(graphName, initializers), external: { location, chunks, bytes: end } };
+  }
+
+  private encode(graphName: string, initializers: onnxProto.onnx.ITensorProto[]): Uint8Array {
     const model = onnx.ModelProto.create({
       irVersion: 8,
       producerName: 'bitlens',
@@ -135,7 +195,7 @@ export class GraphBuilder {
       graph: {
         name: graphName,
         node: this.nodes,
-        initializer: this.initializers,
+        initializer: initializers,
         input: this.inputs,
         output: this.outputs,
       },
