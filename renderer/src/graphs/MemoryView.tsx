@@ -60,14 +60,6 @@ const MemoryCharts = memo(function MemoryCharts({ history, info }: { history: St
     };
   }, [shape, kv]);
 
-  const weights = info
-    ? [
-        { name: 'packed (as loaded)', MiB: info.weightBytesPacked / MiB },
-        { name: 'fp16', MiB: info.weightBytesFp16 / MiB },
-      ]
-    : [];
-  const axis = { stroke: c.muted, tick: { fill: c.muted, fontSize: 11 } };
-
   return (
     <section className="graphs" aria-label="Memory" data-testid="memory-view">
       {info ? (
@@ -87,19 +79,7 @@ const MemoryCharts = memo(function MemoryCharts({ history, info }: { history: St
       {shapeError && (
         <p className="muted" data-testid="activation-memory-error">Activation memory not computed: {shapeError}</p>
       )}
-      {info && (
-        <ChartCard title="Weights: packed vs fp16" file="weights-memory">
-          <ResponsiveContainer width="100%" height={140}>
-            <BarChart data={weights} layout="vertical" margin={{ top: 4, right: 16, left: 8, bottom: 0 }}>
-              <CartesianGrid stroke={c.grid} horizontal={false} />
-              <XAxis type="number" {...axis} tickFormatter={(v) => Number(v).toPrecision(2)} unit=" MiB" />
-              <YAxis type="category" dataKey="name" {...axis} width={110} />
-              <Tooltip formatter={(v) => mib(Number(v))} />
-              <Bar dataKey="MiB" fill={c.series[0]} isAnimationActive={false} />
-            </BarChart>
-          </ResponsiveContainer>
-        </ChartCard>
-      )}
+      {info && <WeightsChart packed={info.weightBytesPacked} fp16={info.weightBytesFp16} />}
       {kv.length > 0 && (
         <ChartCard
           title={`KV cache (${kvBits} bits vs fp16) and activations (MiB) vs context`}
@@ -144,6 +124,29 @@ const MemoryCharts = memo(function MemoryCharts({ history, info }: { history: St
         </ChartCard>
       )}
     </section>
+  );
+});
+
+// Fixed for a loaded model: a recharts render only when the model changes, not at every refresh.
+const WeightsChart = memo(function WeightsChart({ packed, fp16 }: { packed: number; fp16: number }) {
+  const c = usePalette();
+  const data = [
+    { name: 'packed (as loaded)', MiB: packed / MiB },
+    { name: 'fp16', MiB: fp16 / MiB },
+  ];
+  const axis = { stroke: c.muted, tick: { fill: c.muted, fontSize: 11 } };
+  return (
+    <ChartCard title="Weights: packed vs fp16" file="weights-memory">
+      <ResponsiveContainer width="100%" height={140}>
+        <BarChart data={data} layout="vertical" margin={{ top: 4, right: 16, left: 8, bottom: 0 }}>
+          <CartesianGrid stroke={c.grid} horizontal={false} />
+          <XAxis type="number" {...axis} tickFormatter={(v) => Number(v).toPrecision(2)} unit=" MiB" />
+          <YAxis type="category" dataKey="name" {...axis} width={110} />
+          <Tooltip formatter={(v) => mib(Number(v))} />
+          <Bar dataKey="MiB" fill={c.series[0]} isAnimationActive={false} />
+        </BarChart>
+      </ResponsiveContainer>
+    </ChartCard>
   );
 });
 
