@@ -39,7 +39,12 @@ function useKeyed<T>(value: T, key: string): T {
 const DISPLAY_STEP = 0.005;
 
 const SparsityCharts = memo(function SparsityCharts({ frames, info, scheme }: { frames: TapFrame[]; info: ModelInfoPayload | undefined; scheme: Scheme }) {
-  const measured = useMemo(() => (frames.length ? meanFrameSparsity(frames.map((f) => frameSparsity(f, scheme))) : null), [frames, scheme]);
+  const measured = useMemo(() => {
+    if (!frames.length) return null;
+    // Only frames of the current model's depth (a frame from before a model switch cannot be averaged in).
+    const layers = frames.at(-1)!.layers.length;
+    return meanFrameSparsity(frames.filter((f) => f.layers.length === layers).map((f) => frameSparsity(f, scheme)));
+  }, [frames, scheme]);
   const summary = useMemo(
     () => (measured && info ? summarizeSparsity(measured.perLayer, info.projections) : null),
     [measured, info],
