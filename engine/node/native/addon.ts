@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { LayerTapsF64 } from '../../common/reference.js';
 
 export const NATIVE_ISAS = ['portable', 'avx2', 'avx512', 'neon'] as const;
 export type NativeIsa = (typeof NATIVE_ISAS)[number];
@@ -22,15 +23,8 @@ export interface NativeCpuInfo {
 
 export type NativeQuantKind = 'int8' | 'int4' | 'int8-top50' | 'kv';
 
-/** The per-layer quantizer inputs of the last token, float64 like ReferenceModel.lastTaps. */
-export interface NativeLayerTaps {
-  qkv: Float64Array;
-  o: Float64Array;
-  gateup: Float64Array;
-  down: Float64Array;
-  oPreHadamard?: Float64Array;
-  downPreHadamard?: Float64Array;
-}
+/** The per-layer quantizer inputs of the last token: float64, the same shape as ReferenceModel.lastTaps. */
+export type NativeLayerTaps = LayerTapsF64;
 
 /** Milliseconds per phase since the model was created (where decode time goes). */
 export interface NativeProfile {
