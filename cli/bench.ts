@@ -6,9 +6,9 @@ import { createEngine, type NodeEngine } from '../engine/node/engine.js';
 import { deviceLine, mib } from './format.js';
 import { MATMUL_MODES, type MatMulMode } from '../engine/node/graph/ops.js';
 import { openModelArg } from './open-model.js';
-import { device, experiment, kvBits, num, oneOf, parse, runScheme, scheme } from './options.js';
+import { cpuBackend, device, experiment, kvBits, num, oneOf, parse, runScheme, scheme } from './options.js';
 
-export const BENCH_USAGE = `bitlens bench [--model DIR|HF-DIR|FILE.gguf] [--scheme S] [--device D] [--kv-bits 16|8|4|3]
+export const BENCH_USAGE = `bitlens bench [--model DIR|HF-DIR|FILE.gguf] [--scheme S] [--device D] [--cpu-backend auto|ort|native] [--kv-bits 16|8|4|3]
               [--prompt-tokens N] [--gen-tokens N] [--threads N] [--lut-gemm] [--matmul fp32|int8-exact|int8-approx] [--verify] [--json]
               [--experiment v2-retrofit-w16a4]`;
 
@@ -17,7 +17,7 @@ export const BENCH_USAGE = `bitlens bench [--model DIR|HF-DIR|FILE.gguf] [--sche
  * tokens agree. A check that a GPU backend computes the same model, not a speed number.
  */
 async function verifyAgainstCpu(engine: NodeEngine, dir: string, run: RunOptions, prompt: number[]) {
-  const cpu = await createEngine(dir, { ...run, device: 'cpu' });
+  const cpu = await createEngine(dir, { ...run, device: 'cpu' }, { cpuBackend: 'ort' });
   try {
     const a = (await engine.forward(prompt, true)).logits;
     const b = (await cpu.forward(prompt, true)).logits;
@@ -50,12 +50,14 @@ export async function bench(argv: string[]): Promise<void> {
     json: { type: 'boolean' },
     verify: { type: 'boolean' },
     experiment: { type: 'string' },
+    'cpu-backend': { type: 'string' },
   });
   const promptTokens = num('prompt-tokens', o['prompt-tokens'], { integer: true, min: 1 }) ?? 128;
   const genTokens = num('gen-tokens', o['gen-tokens'], { integer: true, min: 2 }) ?? 64;
   const threads = num('threads', o.threads, { integer: true, min: 1 });
   oneOf('matmul', o.matmul, MATMUL_MODES);
   const exp = experiment(o.experiment);
+  const backend = cpuBackend(o['cpu-backend']);
   const requested = { scheme: scheme(o.scheme), kvBits: kvBits(o['kv-bits']), device: device(o.device) };
   const dir = await openModelArg(o.model);
   const run = { ...requested, scheme: runScheme(requested.scheme, exp, dir), taps: false, ...(exp && { experiment: exp }) };
@@ -65,6 +67,7 @@ export async function bench(argv: string[]): Promise<void> {
     threads,
     sessionConfig: o['lut-gemm'] ? { 'mlas.use_lut_gemm': '1' } : undefined,
     matmul: o['matmul'] as MatMulMode | undefined,
+    cpuBackend: backend,
   });
   const loadMs = performance.now() - t0;
   const c = engine.info.config as { vocab_size: number; eos_token_id: number | number[] };

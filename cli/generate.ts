@@ -3,9 +3,9 @@ import { DEFAULT_SAMPLING } from '../engine/common/sampling.js';
 import { createEngine } from '../engine/node/engine.js';
 import { deviceLine, mib, statsLine } from './format.js';
 import { openModelArg } from './open-model.js';
-import { device, experiment, kvBits, num, parse, runScheme, scheme, UsageError } from './options.js';
+import { cpuBackend, device, experiment, kvBits, num, parse, runScheme, scheme, UsageError } from './options.js';
 
-export const GENERATE_USAGE = `bitlens generate --prompt TEXT [--model DIR|HF-DIR|FILE.gguf] [--scheme S] [--device D] [--kv-bits 16|8|4|3]
+export const GENERATE_USAGE = `bitlens generate --prompt TEXT [--model DIR|HF-DIR|FILE.gguf] [--scheme S] [--device D] [--cpu-backend auto|ort|native] [--kv-bits 16|8|4|3]
                  [--max-tokens N] [--temperature T] [--top-p P] [--top-k K] [--repetition-penalty R]
                  [--seed N] [--stop TEXT]... [--chat] [--experiment v2-retrofit-w16a4]`;
 
@@ -25,6 +25,7 @@ export async function generate(argv: string[]): Promise<void> {
     stop: { type: 'string', multiple: true },
     chat: { type: 'boolean' },
     experiment: { type: 'string' },
+    'cpu-backend': { type: 'string' },
   });
   if (o.prompt === undefined) throw new UsageError('missing --prompt TEXT');
   const sampling = {
@@ -38,10 +39,11 @@ export async function generate(argv: string[]): Promise<void> {
     seed: num('seed', o.seed, { integer: true }),
   };
   const exp = experiment(o.experiment);
+  const backend = cpuBackend(o['cpu-backend']);
   const requested = { device: device(o.device), kvBits: kvBits(o['kv-bits']), scheme: scheme(o.scheme) };
   const dir = await openModelArg(o.model);
   const run = { ...requested, scheme: runScheme(requested.scheme, exp, dir), taps: false, ...(exp && { experiment: exp }) };
-  const engine = await createEngine(dir, run);
+  const engine = await createEngine(dir, run, { cpuBackend: backend });
   process.stderr.write(`${deviceLine(engine.info)}\n`);
   const abort = new AbortController();
   const onSigint = () => abort.abort();

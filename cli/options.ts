@@ -7,6 +7,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { DEVICES, KV_BITS, type Device, type KvBits } from '../engine/common/api.js';
 import { EXPERIMENTS, type Experiment } from '../engine/common/experiment.js';
 import { SCHEMES, type Scheme } from '../engine/common/scheme.js';
+import { CPU_BACKENDS, type CpuBackend } from '../engine/node/engine.js';
 
 /** A problem with the command line: printed with the usage, exit code 2. */
 export class UsageError extends Error {
@@ -55,6 +56,7 @@ export function runScheme(requested: Scheme | undefined, exp: Experiment | undef
   return requested ?? (exp === 'v2-retrofit-w16a4' ? 'v2-a4' : modelScheme(dir));
 }
 export const device = (v: string | undefined): Device => oneOf('device', v, DEVICES) ?? 'auto';
+export const cpuBackend = (v: string | undefined): CpuBackend | undefined => oneOf('cpu-backend', v, CPU_BACKENDS);
 export const kvBits = (v: string | undefined): KvBits => oneOf('kv-bits', v, KV_BITS) ?? 16;
 
 /** The package root (where package.json is), from this file in cli/ or dist/cli/. */

@@ -1,7 +1,7 @@
-// The engine on onnxruntime-node: loads a model folder, compiles the decode-step graph for the run
-// options, opens a session on the requested device (falling back to the CPU with the reason), and
-// generates with a KV cache, sampling, stop conditions, cancellation, streaming stats and taps.
-import * as ort from 'onnxruntime-node';
+// The engine: loads a model folder, picks a step runner for the run options (ONNX Runtime on the
+// requested device, falling back to the CPU with the reason; on the CPU the native kernels or ONNX
+// Runtime, cpuBackend) and generates with sampling, stop conditions, cancellation, streaming stats
+// and taps, the same loop for every runner.
 import {
   DEVICES,
   KV_BITS,
@@ -9,28 +9,33 @@ import {
   type GenerationInput,
   type GenerationResult,
   type GenerationStep,
-  type LayerTaps,
   type ModelInfo,
   type RunOptions,
   type SamplingOptions,
   type StepStats,
-  type TapFrame,
 } from '../common/api.js';
 import { configToJson, type ModelConfig } from '../common/config.js';
 import { sampleToken, seededRandom, validateSampling } from '../common/sampling.js';
 import { EXPERIMENTS, experimentNote } from '../common/experiment.js';
 import { SCHEMES } from '../common/scheme.js';
+import type { ModelWeights } from '../common/weights.js';
 import { chooseDevice, type Backend } from './backends.js';
-import { compileGraph, type CompiledGraph } from './graph/compile.js';
 import type { MatMulMode } from './graph/ops.js';
 import type { Target } from './graph/onnx-builder.js';
-import { writeModelFiles, type ModelFiles } from './graph/model-files.js';
-import { KvCache, kvCacheBytes } from './kv-cache.js';
+import { kvCacheBytes } from './kv-cache.js';
 import { loadModelDir } from './model-dir.js';
 import { projectionStats, weightBytes } from './model-info.js';
+import { loadNativeAddon } from './native/addon.js';
+import { NativeStepRunner, nativeUnsupported } from './native/native-runner.js';
+import { compileFor, openOrtRunner } from './ort-runner.js';
+import type { StepOutput, StepRunner } from './step-runner.js';
 import { TextCodec } from './tokenizer.js';
-import { EmbeddingTable } from './embedding.js';
 import { StreamingText } from './streaming-text.js';
+
+export type { StepOutput, StepRunner } from './step-runner.js';
+
+export const CPU_BACKENDS = ['auto', 'ort', 'native'] as const;
+export type CpuBackend = (typeof CPU_BACKENDS)[number];
 
 /** Throws a RangeError naming the bad field and the accepted values. */
 export function validateRunOptions(run: RunOptions): void {
@@ -47,7 +52,7 @@ export function validateRunOptions(run: RunOptions): void {
 export interface EngineOptions {
   /** Session config entries (`SessionOptions.extra`), e.g. { 'mlas.use_lut_gemm': '1' } for benchmarks. */
   sessionConfig?: Record<string, string>;
-  /** Intra-op threads (default: ONNX Runtime's choice, all cores). */
+  /** Intra-op threads of ONNX Runtime / worker threads of the native kernels (default: all cores). */
   threads?: number;
   /**
    * How the ternary matmuls run (graph/ops.ts MatMulMode). Default: 'int8-exact' on the CPU (int8
@@ -61,12 +66,12 @@ export interface EngineOptions {
    * default 'auto' (models over protobuf's 2 GB), true to force it (tests).
    */
   externalData?: 'auto' | boolean;
-}
-
-/** Output of one graph run, already on the host. */
-export interface StepOutput {
-  logits: Float32Array;
-  taps?: TapFrame;
+  /**
+   * What runs on the CPU (device cpu, requested or fallen back to): 'native' the native kernels
+   * (native/, decode ~2.4x ONNX Runtime on the 2B-4T shape), 'ort' ONNX Runtime, 'auto' (default)
+   * native when the addon loads and supports the run, else ONNX Runtime with the reason in deviceNote.
+   */
+  cpuBackend?: CpuBackend;
 }
 
 const now = () => performance.now();
@@ -88,48 +93,29 @@ export interface NodeEngine extends Engine {
   generateFromIds(prompt: number[], sampling: SamplingOptions, onStep?: (step: GenerationStep) => void, signal?: AbortSignal, raw?: RawGenerationOptions): Promise<GenerationResult>;
 }
 
-class OrtEngine implements NodeEngine {
+class StepEngine implements NodeEngine {
   private busy = false;
-  private readonly kv: KvCache;
 
   constructor(
     readonly info: ModelInfo,
     private readonly config: ModelConfig,
-    private readonly graph: CompiledGraph,
-    private session: ort.InferenceSession | undefined,
+    private readonly runner: StepRunner,
     private readonly codec: TextCodec,
-    private readonly embedding: EmbeddingTable,
-    private readonly files: ModelFiles | undefined,
-  ) {
-    this.kv = new KvCache(graph.kv, graph.numKvHeads);
-  }
+  ) {}
 
-  /** Runs the graph on `ids` after the cached tokens and advances the cache. */
   private async step(ids: number[]): Promise<StepOutput> {
-    if (!this.session) throw new Error('engine is closed');
-    const feeds: Record<string, ort.Tensor> = {
-      ...this.kv.feeds(),
-      [this.graph.inputsEmbeds]: new ort.Tensor('float32', this.embedding.lookup(ids), [1, ids.length, this.config.hiddenSize]),
-    };
-    const out = await this.session.run(feeds);
-    const position = this.kv.length + ids.length - 1;
-    this.kv.update(out, ids.length);
-    const logits = (out[this.graph.logits] as ort.Tensor).data as Float32Array;
-    if (!this.graph.taps.length) return { logits };
-    const layers: LayerTaps[] = Array.from({ length: this.config.numLayers }, () => ({}) as LayerTaps);
-    for (const t of this.graph.taps) layers[t.layer][t.field] = (out[t.name] as ort.Tensor).data as Float32Array;
-    return { logits, taps: { position, tokenId: ids[ids.length - 1], layers } };
+    return this.runner.step(ids);
   }
 
   async forward(ids: number[], fresh = false): Promise<StepOutput> {
     if (this.busy) throw new Error('the engine is already generating (one generation at a time)');
     const c = this.config;
-    if (fresh) this.kv.reset();
+    if (fresh) this.runner.reset();
     if (ids.length === 0) throw new RangeError('forward() needs at least one token');
     const bad = ids.find((t) => !Number.isInteger(t) || t < 0 || t >= c.vocabSize);
     if (bad !== undefined) throw new RangeError(`token id ${bad} is outside the vocabulary (0..${c.vocabSize - 1})`);
-    if (this.kv.length + ids.length > this.info.contextLength) {
-      throw new RangeError(`${this.kv.length} cached + ${ids.length} new tokens exceed the context of ${this.info.contextLength} tokens`);
+    if (this.runner.length + ids.length > this.info.contextLength) {
+      throw new RangeError(`${this.runner.length} cached + ${ids.length} new tokens exceed the context of ${this.info.contextLength} tokens`);
     }
     return this.step(ids);
   }
@@ -152,7 +138,7 @@ class OrtEngine implements NodeEngine {
     if (this.busy) throw new Error('the engine is already generating (one generation at a time)');
     this.busy = true;
     try {
-      this.kv.reset();
+      this.runner.reset();
       const random = seededRandom(sampling.seed ?? Math.floor(Math.random() * 2 ** 32));
       const context = [...prompt];
       const generated: number[] = [];
@@ -161,7 +147,7 @@ class OrtEngine implements NodeEngine {
       let tFirst = t0;
       const stats = (phase: StepStats['phase']): StepStats => {
         const t = now();
-        const kvb = kvCacheBytes(c, this.info.run.kvBits, this.kv.length);
+        const kvb = kvCacheBytes(c, this.info.run.kvBits, this.runner.length);
         const prefillMs = tFirst - t0;
         return {
           phase,
@@ -211,78 +197,62 @@ class OrtEngine implements NodeEngine {
   }
 
   async close(): Promise<void> {
-    this.kv.dispose();
-    const s = this.session;
-    this.session = undefined;
-    try {
-      await s?.release();
-    } finally {
-      await this.files?.remove();
+    await this.runner.dispose();
+  }
+}
+
+/** The CPU runner cpuBackend asks for, and the note saying which one runs (and why not native). */
+async function openCpuRunner(name: string, weights: ModelWeights, run: RunOptions, opts: EngineOptions): Promise<{ runner: StepRunner; note: string }> {
+  const backend = opts.cpuBackend ?? 'auto';
+  let whyNot: string | undefined;
+  if (backend !== 'ort') {
+    const unsupported = nativeUnsupported(run, opts);
+    if (unsupported && backend === 'native') throw new RangeError(`cpuBackend native cannot run this: ${unsupported}`);
+    const addon = loadNativeAddon();
+    whyNot = unsupported ?? (addon.available ? undefined : addon.reason);
+    if (!whyNot || backend === 'native') {
+      // cpuBackend 'native' with a missing addon throws NativeUnavailableError here.
+      const runner = new NativeStepRunner(weights, run, opts.threads);
+      return { runner, note: `cpu: native kernels (${runner.isa})` };
     }
   }
-}
-
-interface OpenedSession {
-  session: ort.InferenceSession;
-  /** The temp folder of a model with external data, removed on close. */
-  files?: ModelFiles;
-}
-
-async function openSession(graph: CompiledGraph, device: Backend, opts: EngineOptions): Promise<OpenedSession> {
-  const options: ort.InferenceSession.SessionOptions = {
-    executionProviders: device === 'cpu' ? ['cpu'] : [device, 'cpu'],
-    graphOptimizationLevel: 'all',
-    logSeverityLevel: 3,
-  };
-  if (opts.threads) options.intraOpNumThreads = opts.threads;
-  if (opts.sessionConfig) options.extra = opts.sessionConfig;
-  if (device !== 'cpu') {
-    // KV cache stays on the device; what JavaScript reads comes back to the CPU.
-    const loc: Record<string, ort.Tensor.DataLocation> = { [graph.logits]: 'cpu' };
-    for (const t of graph.taps) loc[t.name] = 'cpu';
-    for (const k of graph.kv) loc[k.present] = 'gpu-buffer';
-    options.preferredOutputLocation = loc as ort.InferenceSession.SessionOptions['preferredOutputLocation'];
-  }
-  if (!graph.external) return { session: await ort.InferenceSession.create(graph.model, options) };
-  const files = await writeModelFiles({ model: graph.model, external: graph.external });
+  const graph = compileFor(weights, run, 'cpu', opts);
+  let runner: StepRunner;
   try {
-    return { session: await ort.InferenceSession.create(files.modelPath, options), files };
+    runner = await openOrtRunner(graph, weights, 'cpu', opts);
   } catch (e) {
-    await files.remove();
-    throw e;
+    throw new Error(`model "${name}": ONNX Runtime could not create the session: ${(e as Error).message}`);
   }
+  return { runner, note: `cpu: onnxruntime${whyNot ? ` (native kernels unavailable: ${whyNot})` : ''}` };
 }
 
-/** Loads `modelDir`, compiles its graph for `run` and opens an ONNX Runtime session. */
+/** Loads `modelDir` and opens a step runner for `run`: ONNX Runtime on a GPU, or on the CPU per opts.cpuBackend. */
 export async function createEngine(modelDir: string, run: RunOptions, opts: EngineOptions = {}): Promise<NodeEngine> {
   validateRunOptions(run);
+  if (opts.cpuBackend !== undefined && !(CPU_BACKENDS as readonly string[]).includes(opts.cpuBackend)) {
+    throw new RangeError(`unknown cpuBackend ${JSON.stringify(opts.cpuBackend)} (expected one of ${CPU_BACKENDS.join(', ')})`);
+  }
   const model = await loadModelDir(modelDir);
   const c = model.config;
   const name = c.name ?? modelDir.split(/[\\/]/).filter(Boolean).pop() ?? modelDir;
   const codec = new TextCodec({ tokenizerJson: model.tokenizerJson, tokenizerConfig: model.tokenizerConfig, bosTokenId: c.bosTokenId, modelName: name });
-  const compile = (device: Backend) =>
-    compileGraph(model.weights, {
-      scheme: run.scheme,
-      kvBits: run.kvBits,
-      taps: run.taps,
-      experiment: run.experiment,
-      target: opts.graphTarget ?? (device === 'cpu' ? 'cpu' : 'gpu'),
-      matmul: opts.matmul ?? (device === 'cpu' ? 'int8-exact' : 'fp32'),
-      externalData: opts.externalData,
-    });
   const choice = await chooseDevice(run.device);
-  let device = choice.device;
-  let note = choice.note;
-  let graph = compile(device);
-  let session: OpenedSession;
-  try {
-    session = await openSession(graph, device, opts);
-  } catch (e) {
-    if (device === 'cpu') throw new Error(`model "${name}": ONNX Runtime could not create the session: ${(e as Error).message}`);
-    note = `${device} session failed (${(e as Error).message.split('\n')[0]}); using cpu`;
-    device = 'cpu';
-    graph = compile(device);
-    session = await openSession(graph, 'cpu', opts);
+  let device: Backend = choice.device;
+  const notes = choice.note ? [choice.note] : [];
+  let runner: StepRunner | undefined;
+  if (device !== 'cpu') {
+    const graph = compileFor(model.weights, run, device, opts);
+    try {
+      runner = await openOrtRunner(graph, model.weights, device, opts);
+    } catch (e) {
+      notes.push(`${device} session failed (${(e as Error).message.split('\n')[0]}); using cpu`);
+      device = 'cpu';
+    }
+  }
+  if (!runner) {
+    const cpu = await openCpuRunner(name, model.weights, run, opts);
+    runner = cpu.runner;
+    notes.push(cpu.note);
   }
   const bytes = weightBytes(model.weights);
   const info: ModelInfo = {
@@ -296,8 +266,7 @@ export async function createEngine(modelDir: string, run: RunOptions, opts: Engi
     weightBytesFp16: bytes.fp16,
     projections: projectionStats(model.weights),
   };
-  if (note) info.deviceNote = note;
+  if (notes.length) info.deviceNote = notes.join('; ');
   if (run.experiment) info.experimentNote = experimentNote(run.experiment, run.scheme);
-  // The serialized graph (as large as the weights) is ORT's now; keep only what the engine reads.
-  return new OrtEngine(info, c, { ...graph, model: new Uint8Array(0), external: undefined }, session.session, codec, new EmbeddingTable(model.weights, c.hiddenSize), session.files);
+  return new StepEngine(info, c, runner, codec);
 }

@@ -87,7 +87,7 @@ describe('native model', () => {
     const model = await writeTempModel(testConfig({ hiddenSize: 48, numHeads: 4, numKvHeads: 2, intermediateSize: 80 }), 3);
     try {
       for (const scheme of SCHEMES) {
-        const engine = await createEngine(model.dir, { scheme, kvBits: 8, device: 'cpu', taps: false });
+        const engine = await createEngine(model.dir, { scheme, kvBits: 8, device: 'cpu', taps: false }, { cpuBackend: 'ort' });
         const native = new NativeCpuModel(model.weights, { scheme, kvBits: 8, threads: 1 });
         try {
           let ids = [BOS, 1, 2, 3, 200, 17];

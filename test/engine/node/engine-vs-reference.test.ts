@@ -1,4 +1,4 @@
-// ORT engine (real CPU sessions on tiny random models written to disk) against the float64
+// ORT engine (cpuBackend 'ort': real CPU sessions on tiny random models written to disk) against the float64
 // ReferenceModel, for every scheme, KV cache width and several shapes.
 //
 // Tolerance. ORT computes in float32 (~1e-7 relative per op); the reference in float64. Observed
@@ -46,7 +46,7 @@ describe.each(SHAPES.flatMap(([label, config], i) => MODES.filter((_, m) => m ==
   for (const scheme of SCHEMES) {
     for (const kvBits of KV_BITS) {
       it(`${scheme}, KV ${kvBits} bits: logits, taps and 32 greedy tokens`, async () => {
-        const engine = await createEngine(model.dir, { scheme, kvBits, device: 'cpu', taps: true }, { ...matmul });
+        const engine = await createEngine(model.dir, { scheme, kvBits, device: 'cpu', taps: true }, { ...matmul, cpuBackend: 'ort' });
         const ref = new ReferenceModel(model.weights, { scheme, kvBits });
         let ids = [BOS, 72, 101, 108, 108, 111]; // BOS "Hello"
         let maxLogit = 0;

@@ -46,8 +46,8 @@ describe('ONNX external data', () => {
   ];
   it.each(RUNS)('%s: logits and taps identical to the in-memory graph over 4 steps; temp folder removed on close', async (_label, run) => {
     const before = tempFolders();
-    const inMemory = await createEngine(model.dir, run);
-    const onDisk = await createEngine(model.dir, run, { externalData: true });
+    const inMemory = await createEngine(model.dir, run, { cpuBackend: 'ort' });
+    const onDisk = await createEngine(model.dir, run, { externalData: true, cpuBackend: 'ort' });
     const created = [...tempFolders()].filter((n) => !before.has(n));
     expect(created).toHaveLength(1);
     const dir = path.join(os.tmpdir(), created[0]);

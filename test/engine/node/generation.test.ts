@@ -6,11 +6,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GenerationStep, RunOptions, SamplingOptions } from '../../../engine/common/api.js';
 import { randomModelWeights } from '../../../engine/common/random-model.js';
 import { greedy, ReferenceModel } from '../../../engine/common/reference.js';
-import { createEngine, type NodeEngine } from '../../../engine/node/engine.js';
+import { createEngine, type EngineOptions, type NodeEngine } from '../../../engine/node/engine.js';
 import { BOS, EOS, testConfig, writeTempModel, type TempModel } from './helpers.js';
 
 const GREEDY: SamplingOptions = { maxTokens: 16, temperature: 0, topK: 0, topP: 1, repetitionPenalty: 1, stop: [] };
 const RUN: RunOptions = { scheme: 'b1.58', kvBits: 16, device: 'cpu', taps: false };
+// This suite runs ONNX Runtime sessions; native-backend.test.ts runs the same loop on the native kernels.
+const ORT: EngineOptions = { cpuBackend: 'ort' };
 const bytesOf = (s: string) => [...new TextEncoder().encode(s)];
 
 describe('generation', () => {
@@ -18,7 +20,7 @@ describe('generation', () => {
   let engine: NodeEngine;
   beforeAll(async () => {
     model = await writeTempModel(testConfig(), 3);
-    engine = await createEngine(model.dir, RUN);
+    engine = await createEngine(model.dir, RUN, ORT);
   });
   afterAll(async () => {
     await engine.close();
@@ -28,7 +30,7 @@ describe('generation', () => {
   it('reports the model, device and weight statistics', () => {
     const info = engine.info;
     expect(info.device).toBe('cpu');
-    expect(info.deviceNote).toBeUndefined();
+    expect(info.deviceNote).toBe('cpu: onnxruntime');
     expect(info.contextLength).toBe(96);
     expect(info.run).toEqual(RUN);
     expect(info.weightBytesPacked).toBeLessThan(info.weightBytesFp16);
@@ -125,7 +127,7 @@ describe('generation: EOS, taps, chat template', () => {
     const first = greedy(new ReferenceModel(randomModelWeights(testConfig(), 3), { scheme: 'b1.58', kvBits: 16 }), [BOS, ...bytesOf('Hi!')], 3);
     // Same weights (they depend on the seed and tensor names only), with the 3rd greedy token as EOS.
     const m = await writeTempModel(testConfig({ eosTokenIds: [first[2]] }), 3);
-    const e = await createEngine(m.dir, RUN);
+    const e = await createEngine(m.dir, RUN, ORT);
     const r = await e.generate({ prompt: 'Hi!' }, GREEDY);
     expect(r.finishReason).toBe('eos');
     expect(r.tokenIds).toEqual(first.slice(0, first.indexOf(first[2]) + 1));
@@ -135,7 +137,7 @@ describe('generation: EOS, taps, chat template', () => {
 
   it('with taps on, every step carries a TapFrame of the token fed', async () => {
     const m = await writeTempModel(testConfig({ numLayers: 1 }), 5);
-    const e = await createEngine(m.dir, { scheme: 'v2-a4', kvBits: 4, device: 'cpu', taps: true });
+    const e = await createEngine(m.dir, { scheme: 'v2-a4', kvBits: 4, device: 'cpu', taps: true }, ORT);
     const steps: GenerationStep[] = [];
     const r = await e.generate({ prompt: 'ok' }, { ...GREEDY, maxTokens: 3 }, (s) => steps.push(s));
     expect(steps).toHaveLength(r.tokenIds.length);
@@ -151,7 +153,7 @@ describe('generation: EOS, taps, chat template', () => {
   it('renders messages with the chat template (BOS once), or the plain fallback', async () => {
     const tpl = "{{ bos_token }}{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}\n{% endfor %}{% if add_generation_prompt %}assistant:{% endif %}";
     const m = await writeTempModel(testConfig(), 3, { chat_template: tpl });
-    const e = await createEngine(m.dir, RUN);
+    const e = await createEngine(m.dir, RUN, ORT);
     const msgs = [{ role: 'user' as const, content: 'hey' }];
     const r = await e.generate({ messages: msgs }, { ...GREEDY, maxTokens: 4 });
     const want = greedy(new ReferenceModel(m.weights, { scheme: 'b1.58', kvBits: 16 }), [BOS, ...bytesOf('user: hey\nassistant:')], 4);
@@ -161,7 +163,7 @@ describe('generation: EOS, taps, chat template', () => {
     await m.cleanup();
 
     const m2 = await writeTempModel(testConfig(), 3);
-    const e2 = await createEngine(m2.dir, RUN);
+    const e2 = await createEngine(m2.dir, RUN, ORT);
     const r2 = await e2.generate({ messages: msgs }, { ...GREEDY, maxTokens: 1 });
     expect(r2.stats.promptTokens).toBe(1 + 'User: hey\nAssistant:'.length);
     await e2.close();
@@ -177,34 +179,34 @@ describe('bad input', () => {
   afterAll(() => model.cleanup());
 
   it('unknown scheme, device or KV bits', async () => {
-    await expect(createEngine(model.dir, { ...RUN, scheme: 'b2' as never })).rejects.toThrow(/unknown scheme "b2" \(expected one of fp, b1.58, a4.8, v2-a8, v2-a4\)/);
-    await expect(createEngine(model.dir, { ...RUN, device: 'tpu' as never })).rejects.toThrow(/unknown device "tpu"/);
-    await expect(createEngine(model.dir, { ...RUN, kvBits: 5 as never })).rejects.toThrow(/unsupported kv bits 5/);
+    await expect(createEngine(model.dir, { ...RUN, scheme: 'b2' as never }, ORT)).rejects.toThrow(/unknown scheme "b2" \(expected one of fp, b1.58, a4.8, v2-a8, v2-a4\)/);
+    await expect(createEngine(model.dir, { ...RUN, device: 'tpu' as never }, ORT)).rejects.toThrow(/unknown device "tpu"/);
+    await expect(createEngine(model.dir, { ...RUN, kvBits: 5 as never }, ORT)).rejects.toThrow(/unsupported kv bits 5/);
   });
 
   it('a missing model folder or tokenizer', async () => {
     await expect(createEngine(path.join(model.dir, 'nope'), RUN)).rejects.toThrow(/model folder does not exist/);
     const m = await writeTempModel(testConfig(), 3);
     await rm(path.join(m.dir, 'tokenizer.json'));
-    await expect(createEngine(m.dir, RUN)).rejects.toThrow(/tokenizer\.json.*file is missing/);
+    await expect(createEngine(m.dir, RUN, ORT)).rejects.toThrow(/tokenizer\.json.*file is missing/);
     await m.cleanup();
   });
 
   it('a Hadamard scheme on a width with no construction names the width', async () => {
     const m = await writeTempModel(testConfig({ hiddenSize: 56, numHeads: 4, intermediateSize: 64 }), 3);
-    await expect(createEngine(m.dir, { ...RUN, scheme: 'v2-a8' })).rejects.toThrow(/width 56/);
+    await expect(createEngine(m.dir, { ...RUN, scheme: 'v2-a8' }, ORT)).rejects.toThrow(/width 56/);
     await m.cleanup();
   });
 
   it('a GPU device that cannot start falls back to the CPU with the reason', async () => {
-    const e = await createEngine(model.dir, { ...RUN, device: 'coreml' });
+    const e = await createEngine(model.dir, { ...RUN, device: 'coreml' }, ORT);
     expect(e.info.device).toBe('cpu');
     expect(e.info.deviceNote).toMatch(/coreml/);
     await e.close();
   });
 
   it('token ids outside the vocabulary', async () => {
-    const e = await createEngine(model.dir, RUN);
+    const e = await createEngine(model.dir, RUN, ORT);
     await expect(e.forward([BOS, 999], true)).rejects.toThrow(/token id 999 is outside the vocabulary/);
     await expect(e.generateFromIds([EOS, -1], GREEDY)).rejects.toThrow(/token id -1/);
     await e.close();

@@ -26,7 +26,7 @@ describe.skipIf(!existsSync(GOLDEN))('default model matches its golden.json', ()
   it('last-token logits within tolerance and identical greedy ids', async () => {
     const golden = JSON.parse(readFileSync(GOLDEN, 'utf8')) as Golden;
     expect(golden.cases.length).toBeGreaterThan(0);
-    const engine = await createEngine(DIR, { scheme: golden.scheme, kvBits: golden.kv_bits, device: 'cpu', taps: false });
+    const engine = await createEngine(DIR, { scheme: golden.scheme, kvBits: golden.kv_bits, device: 'cpu', taps: false }, { cpuBackend: 'ort' });
     const config = engine.info.config as { bos_token_id: number };
     try {
       for (const c of golden.cases) {

@@ -54,7 +54,7 @@ describe.each(SHAPES)('v2 retrofit experiment: %s', (_label, config) => {
     let refDiff = 0;
     for (let i = 0; i < a.length; i++) refDiff = Math.max(refDiff, Math.abs(a[i] - b[i]));
     expect(refDiff).toBeLessThan(1e-9);
-    const ortPlain = await createEngine(model.dir, { scheme: 'fp', kvBits: 16, device: 'cpu', taps: false });
+    const ortPlain = await createEngine(model.dir, { scheme: 'fp', kvBits: 16, device: 'cpu', taps: false }, { cpuBackend: 'ort' });
     const ortRetro = await createEngine(model.dir, { scheme: 'fp', kvBits: 16, device: 'cpu', taps: false, experiment: EXP });
     const x = (await ortPlain.forward(PROMPT, true)).logits;
     const y = (await ortRetro.forward(PROMPT, true)).logits;
