@@ -117,7 +117,7 @@ function ortRunner(a: WorkerArgs, spec: EngineSpec): Runner {
   let engine: Awaited<ReturnType<typeof createEngine>>;
   return {
     async load() {
-      engine = await createEngine(a.model, { scheme: spec.scheme!, kvBits: 16, device: 'cpu', taps: !!spec.taps }, { threads: a.threads });
+      engine = await createEngine(a.model, { scheme: spec.scheme!, kvBits: 16, device: 'cpu', taps: !!spec.taps }, { threads: a.threads, cpuBackend: 'ort' });
     },
     async prefill(ids) {
       return argmax((await engine.forward(ids, true)).logits);
