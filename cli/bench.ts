@@ -110,7 +110,7 @@ export async function bench(argv: string[]): Promise<void> {
     process.stdout.write(
       [
         deviceLine(engine.info),
-        `load (graph build + session): ${result.loadMs} ms`,
+        `load (model + graph and session, or kernel layout): ${result.loadMs} ms`,
         `prefill: ${result.promptTokens} tokens, TTFT ${result.timeToFirstTokenMs} ms, ${result.prefillTokensPerSec} tok/s`,
         `decode: ${result.generatedTokens} tokens, ${result.decodeTokensPerSec} tok/s (${result.decodeMsPerToken} ms/token)`,
         `weights: ${mib(result.weightBytesPacked)} as stored (fp16 would be ${mib(result.weightBytesFp16)}); KV cache ${mib(result.kvCacheBytes)}`,

@@ -30,6 +30,17 @@ describe('bitlens CLI', () => {
     expect(r.err).toMatch(/finish: length; prompt 6 tokens, generated 5, TTFT [\d.]+ ms/);
   });
 
+  it('--cpu-backend picks the CPU runner and the output says which one ran', async () => {
+    for (const [backend, note] of [['ort', /^cpu: onnxruntime$/], ['native', /^cpu: native kernels \(\w+\)$/]] as const) {
+      const r = await run(['bench', '--model', model.dir, '--device', 'cpu', '--cpu-backend', backend, '--prompt-tokens', '8', '--gen-tokens', '4', '--json']);
+      expect(r.code, r.err).toBe(0);
+      expect(JSON.parse(r.out).deviceNote).toMatch(note);
+    }
+    const g = await run(['generate', '--model', model.dir, '--prompt', 'Hi', '--max-tokens', '3', '--device', 'cpu', '--cpu-backend', 'native']);
+    expect(g.code, g.err).toBe(0);
+    expect(g.err).toMatch(/device cpu \(cpu: native kernels \(\w+\)\)/);
+  });
+
   it('bench prints prefill and decode speed and peak memory', async () => {
     const r = await run(['bench', '--model', model.dir, '--device', 'cpu', '--prompt-tokens', '16', '--gen-tokens', '8', '--json']);
     expect(r.code).toBe(0);
@@ -49,6 +60,8 @@ describe('bitlens CLI', () => {
     [['generate', '--model', 'x', '--prompt', 'a', '--wat'], /Unknown option '--wat'/],
     [['generate', '--model', 'x'], /missing --prompt/],
     [['bench', '--gen-tokens', 'many'], /--gen-tokens "many" must be an integer/],
+    [['bench', '--cpu-backend', 'gpu'], /--cpu-backend "gpu" is not one of auto, ort, native/],
+    [['generate', '--model', 'x', '--prompt', 'a', '--cpu-backend', 'onnx'], /--cpu-backend "onnx" is not one of auto, ort, native/],
   ])('%j is a usage error', async (argv, msg) => {
     const r = await run(argv as string[]);
     expect(r.code).toBe(2);
