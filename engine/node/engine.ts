@@ -68,7 +68,7 @@ export interface EngineOptions {
   externalData?: 'auto' | boolean;
   /**
    * What runs on the CPU (device cpu, requested or fallen back to): 'native' the native kernels
-   * (native/, decode ~2.4x ONNX Runtime on the 2B-4T shape), 'ort' ONNX Runtime, 'auto' (default)
+   * (native/; decodes 2-6x faster than ONNX Runtime here, docs/benchmarks.md), 'ort' ONNX Runtime, 'auto' (default)
    * native when the addon loads and supports the run, else ONNX Runtime with the reason in deviceNote.
    */
   cpuBackend?: CpuBackend;
@@ -86,7 +86,7 @@ export interface RawGenerationOptions {
 /** The engine as createEngine returns it: the Engine interface plus generation from token ids. */
 export interface NodeEngine extends Engine {
   /**
-   * One graph run on `ids` after the cached tokens (`fresh`: empty the cache first): the logits of
+   * One step on `ids` after the cached tokens (`fresh`: empty the cache first): the logits of
    * the last token and, with taps on, its TapFrame. For tests, evaluation and golden checks.
    */
   forward(ids: number[], fresh?: boolean): Promise<StepOutput>;
@@ -103,10 +103,6 @@ class StepEngine implements NodeEngine {
     private readonly codec: TextCodec,
   ) {}
 
-  private async step(ids: number[]): Promise<StepOutput> {
-    return this.runner.step(ids);
-  }
-
   async forward(ids: number[], fresh = false): Promise<StepOutput> {
     if (this.busy) throw new Error('the engine is already generating (one generation at a time)');
     const c = this.config;
@@ -117,7 +113,7 @@ class StepEngine implements NodeEngine {
     if (this.runner.length + ids.length > this.info.contextLength) {
       throw new RangeError(`${this.runner.length} cached + ${ids.length} new tokens exceed the context of ${this.info.contextLength} tokens`);
     }
-    return this.step(ids);
+    return this.runner.step(ids);
   }
 
   async generate(input: GenerationInput, sampling: SamplingOptions, onStep?: (step: GenerationStep) => void, signal?: AbortSignal): Promise<GenerationResult> {
@@ -169,7 +165,7 @@ class StepEngine implements NodeEngine {
       });
 
       if (signal?.aborted) return finish('cancelled');
-      let out = await this.step(prompt);
+      let out = await this.runner.step(prompt);
       tFirst = now();
       for (;;) {
         if (signal?.aborted) return finish('cancelled');
@@ -189,7 +185,7 @@ class StepEngine implements NodeEngine {
         }
         await yieldToEventLoop(); // lets an abort (timer, message) land between steps
         if (signal?.aborted) return finish('cancelled');
-        out = await this.step([tokenId]);
+        out = await this.runner.step([tokenId]);
       }
     } finally {
       this.busy = false;
