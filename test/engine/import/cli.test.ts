@@ -1,24 +1,12 @@
 // `bitlens import` in-process: imports into --out or the cache, then `bitlens generate` runs the
 // imported folder; usage and input errors give exit codes 2 and 1 with a message.
 import { readFile, writeFile } from 'node:fs/promises';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../../../cli/main.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli as run } from '../../cli-run.js';
 import { exportGguf } from '../../../engine/node/import/export-gguf.js';
 import { loadModelDir } from '../../../engine/node/model-dir.js';
 import { blockConfig, exactWeights, workspace, writeOriginal, type Workspace } from './fixtures.js';
 
-async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s) => ((out += String(s)), true));
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s) => ((err += String(s)), true));
-  try {
-    return { code: await main(argv), out, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
 
 describe('bitlens import', () => {
   let ws: Workspace;
