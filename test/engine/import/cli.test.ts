@@ -7,7 +7,6 @@ import { exportGguf } from '../../../engine/node/import/export-gguf.js';
 import { loadModelDir } from '../../../engine/node/model-dir.js';
 import { blockConfig, exactWeights, workspace, writeOriginal, type Workspace } from './fixtures.js';
 
-
 describe('bitlens import', () => {
   let ws: Workspace;
   let gguf: string;

@@ -3,7 +3,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli as run } from '../../cli-run.js';
 import { testConfig, writeTempModel, type TempModel } from './helpers.js';
 
-
 describe('bitlens CLI', () => {
   let model: TempModel;
   beforeAll(async () => {
