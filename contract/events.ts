@@ -31,6 +31,12 @@ export const events = {
   'engine.status': EngineStatusSchema,
   /** The store met a corrupt or unwritable file; corrupt files are moved to `backupPath`, never deleted. */
   'store.error': z.strictObject({ message: z.string(), file: z.string().optional(), backupPath: z.string().optional() }),
+  /**
+   * Progress of a models.add that imports a checkpoint (Hugging Face folder or GGUF file): `source`
+   * is the folder as requested, `fraction` of the output written (at most one event per ~100 ms,
+   * always ending with 1), `stage` what is being done (e.g. the tensor being written).
+   */
+  'models.importProgress': z.strictObject({ source: z.string(), fraction: z.number().min(0).max(1), stage: z.string().optional() }),
 } as const;
 
 export type Events = typeof events;

@@ -108,9 +108,14 @@ export class ModelManager {
    * Add a BitLens folder, a Hugging Face BitNet folder or a GGUF file (the latter two imported into
    * the app's import cache first), validated completely (config, tokenizer, every tensor).
    */
-  async add(folder: string): Promise<ModelEntry> {
+  async add(folder: string, onProgress?: (fraction: number, stage?: string) => void): Promise<ModelEntry> {
     try {
-      const { dir } = await resolveModel(path.resolve(folder), { cacheDir: this.importDir });
+      const report = onProgress && throttledProgress(onProgress);
+      const { dir } = await resolveModel(path.resolve(folder), {
+        cacheDir: this.importDir,
+        ...(report && { onProgress: (p) => report(p.total > 0 ? p.done / p.total : 1, `writing ${p.tensor}`) }),
+      });
+      report?.(1, undefined, true);
       const loaded = await loadModelDir(dir);
       const id = idForFolder(dir);
       const entry = this.remember(id, dir, false, loaded.config);
@@ -143,6 +148,18 @@ export class ModelManager {
   private persist(): Promise<void> {
     return writeJsonFile(this.file, this.state);
   }
+}
+
+/** Limits progress reports to one per IMPORT_PROGRESS_MS (the UI needs no more), plus the final one. */
+const IMPORT_PROGRESS_MS = 100;
+function throttledProgress(report: (fraction: number, stage?: string) => void) {
+  let last = -Infinity;
+  return (fraction: number, stage: string | undefined, final = false): void => {
+    const now = performance.now();
+    if (!final && now - last < IMPORT_PROGRESS_MS) return;
+    last = now;
+    report(Math.min(1, Math.max(0, fraction)), stage);
+  };
 }
 
 function rank(folder: string): number {

@@ -107,7 +107,8 @@ export class AppService {
   /** One handler per request, typed by the contract (params already validated). */
   private readonly handlers: { [K in RequestName]: (p: ParsedParams<K>) => Promise<RequestResult<K>> } = {
     'models.list': async () => ({ models: this.models.list(), activeModelId: this.engine.status.modelId ?? this.models.activeId }),
-    'models.add': (p) => this.models.add(p.folder),
+    'models.add': (p) =>
+      this.models.add(p.folder, (fraction, stage) => this.opts.emit('models.importProgress', { source: p.folder, fraction, ...(stage !== undefined && { stage }) })),
     'models.select': async ({ modelId, ...run }) => {
       const entry = this.models.get(modelId);
       const release = await this.lock.acquire();

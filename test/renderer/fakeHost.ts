@@ -24,6 +24,8 @@ export class FakeHost implements BitLensHost {
   conversations: Conversation[] = [];
   /** Requests named here are refused with this error. */
   refuse: Partial<Record<RequestName, BitLensError>> = {};
+  /** Requests named here are answered only once this promise settles (to test in-flight UI). */
+  hold: Partial<Record<RequestName, Promise<void>>> = {};
   private listeners = new Map<string, Set<(p: unknown) => void>>();
   private next = 1;
   status: EngineStatus = { state: 'ready', modelId: 'm1', info: INFO, device: 'cpu', restarts: 0, busyConversationId: null };
@@ -45,6 +47,7 @@ export class FakeHost implements BitLensHost {
     this.calls.push({ name, params: p });
     const refused = this.refuse[name];
     if (refused) throw refused;
+    await this.hold[name];
     return parseRequestResult(name, this.answer(name, p));
   }
 
@@ -59,6 +62,8 @@ export class FakeHost implements BitLensHost {
     switch (name) {
       case 'models.list':
         return { models: [{ id: 'm1', name: 'fake', dir: '/models/fake', builtin: true, trainedScheme: 'v2-a4', hiddenSize: 8, numLayers: 1, contextLength: 256, vocabSize: 260, run: INFO.run }], activeModelId: 'm1' };
+      case 'models.add':
+        return { id: 'm2', name: 'added', dir: String(p.folder), builtin: false, trainedScheme: 'b1.58', hiddenSize: 8, numLayers: 1, contextLength: 256, vocabSize: 260, run: INFO.run };
       case 'engine.status':
       case 'models.select':
         return this.status;

@@ -171,3 +171,37 @@ describe('memory view', () => {
     expect(screen.queryByTestId('activation-memory')).toBeNull();
   });
 });
+
+describe('add model form', () => {
+  it('shows the import progress while models.add is in flight and removes it when the add resolves', async () => {
+    const host = new FakeHost();
+    let finish!: () => void;
+    host.hold['models.add'] = new Promise<void>((resolve) => (finish = resolve));
+    render(<App host={host} />);
+    const input = await screen.findByRole('textbox', { name: 'Add model folder' });
+    fireEvent.change(input, { target: { value: '/models/hf' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Add' }));
+    const bar = await screen.findByRole('progressbar', { name: 'Importing model' });
+    expect((bar as HTMLProgressElement).value).toBe(0);
+    act(() => host.emit('models.importProgress', { source: '/models/hf', fraction: 0.42, stage: 'writing layers.0.o' }));
+    expect((bar as HTMLProgressElement).value).toBeCloseTo(0.42);
+    expect(bar.getAttribute('aria-valuetext')).toBe('42%');
+    // Progress of another add (another window) is not shown here.
+    act(() => host.emit('models.importProgress', { source: '/elsewhere', fraction: 0.9 }));
+    expect((bar as HTMLProgressElement).value).toBeCloseTo(0.42);
+    await act(async () => finish());
+    await screen.findByText(/Added model "added"/);
+    expect(screen.queryByRole('progressbar')).toBeNull();
+  });
+
+  it('removes the progress bar when the add fails, and shows the reason', async () => {
+    const host = new FakeHost();
+    host.refuse['models.add'] = new BitLensError('invalid_model', '/models/bad: config.json missing');
+    render(<App host={host} />);
+    const input = await screen.findByRole('textbox', { name: 'Add model folder' });
+    fireEvent.change(input, { target: { value: '/models/bad' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Add' }));
+    await screen.findByText(/config\.json missing/);
+    expect(screen.queryByRole('progressbar')).toBeNull();
+  });
+});

@@ -83,6 +83,7 @@ export function ModelBar() {
 function AddModel() {
   const controller = useController();
   const [folder, setFolder] = useState('');
+  const adding = useAppState((s) => s.adding);
   return (
     <form
       className="add-model"
@@ -96,7 +97,14 @@ function AddModel() {
         Add model folder
         <input value={folder} onChange={(e) => setFolder(e.target.value)} placeholder="/path/to/model" spellCheck={false} />
       </label>
-      <button type="submit" disabled={!folder.trim()}>Add</button>
+      <button type="submit" disabled={!folder.trim() || adding !== null}>Add</button>
+      {adding && (
+        <label>
+          Importing model
+          <progress max={1} value={adding.fraction} aria-valuetext={`${Math.round(adding.fraction * 100)}%`} />
+          <span aria-hidden="true">{Math.round(adding.fraction * 100)}%</span>
+        </label>
+      )}
     </form>
   );
 }

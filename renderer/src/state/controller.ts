@@ -40,6 +40,9 @@ export class AppController {
       this.host.on('store.error', (e) =>
         this.banner('error', `Storage problem: ${e.message}${e.backupPath ? ` (corrupt file kept at ${e.backupPath})` : ''}`),
       ),
+      this.host.on('models.importProgress', (e) =>
+        this.store.update((s) => (s.adding?.source === e.source ? { ...s, adding: { source: e.source, fraction: e.fraction } } : s)),
+      ),
     );
     await this.guard(async () => {
       const [models, engine, list] = await Promise.all([
@@ -90,7 +93,9 @@ export class AppController {
 
   /** Adds a model folder from disk; the host refuses anything that is not a valid model. */
   async addModel(folder: string): Promise<boolean> {
+    this.store.update((s) => ({ ...s, adding: { source: folder, fraction: 0 } }));
     const entry = await this.guard(() => this.host.request('models.add', { folder }));
+    this.store.update((s) => ({ ...s, adding: null }));
     if (!entry) return false;
     const models = await this.guard(() => this.host.request('models.list', {}));
     if (models) this.store.update((s) => ({ ...s, models: models.models }));

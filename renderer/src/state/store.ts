@@ -47,6 +47,8 @@ export interface AppState {
   statsHistory: StatsPoint[];
   selection: TokenSelection | null;
   selectedFrame: SelectedFrame | null;
+  /** The models.add in flight (importing a checkpoint can take minutes), with its progress. */
+  adding: { source: string; fraction: number } | null;
 }
 
 export const RECENT_FRAMES = 32;
@@ -65,6 +67,7 @@ export function initialState(): AppState {
     statsHistory: [],
     selection: null,
     selectedFrame: null,
+    adding: null,
   };
 }
 
