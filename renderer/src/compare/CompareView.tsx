@@ -2,7 +2,7 @@
 // chosen layer and the quantization error (SQNR) per layer.
 import { useMemo, useState } from 'react';
 import { CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
-import { SITES, type Site } from '../../../engine/common/api.js';
+import type { Site } from '../../../engine/common/api.js';
 import { SCHEMES, type Scheme } from '../../../engine/common/scheme.js';
 import { useAppState, useController } from '../app/context.js';
 import { usePalette } from '../app/ThemeContext.js';
@@ -11,6 +11,7 @@ import { siteViews } from '../data/siteViews.js';
 import { SITE_LABELS } from '../data/sites.js';
 import { toJson } from '../data/exportData.js';
 import { downloadText } from '../export/download.js';
+import { SiteSelect } from '../inspector/SiteSelect.js';
 import { ChartCard } from '../graphs/ChartCard.js';
 import { SiteCard } from '../inspector/SiteCard.js';
 import { runCompare, type CompareRun } from './runCompare.js';
@@ -95,12 +96,7 @@ export function CompareView() {
               {Array.from({ length: layers }, (_, i) => <option key={i} value={i}>{i}</option>)}
             </select>
           </label>
-          <label>
-            Site{' '}
-            <select value={site} onChange={(e) => setSite(e.target.value as Site)}>
-              {SITES.map((s) => <option key={s} value={s}>{SITE_LABELS[s]}</option>)}
-            </select>
-          </label>
+          <SiteSelect value={site} onChange={setSite} />
         </div>
       )}
       {sqnr.length > 0 && (

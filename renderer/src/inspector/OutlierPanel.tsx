@@ -2,13 +2,12 @@
 // channels listed, and the layer x channel heatmap — before and after the Hadamard transform.
 import { memo, useMemo, useState } from 'react';
 import type { Scheme, Site, TapFrame } from '../../../engine/common/api.js';
-import { SITES } from '../../../engine/common/api.js';
 import { channelAbsMax, outlierHeatmap, rankOutliers } from '../data/outliers.js';
 import { siteViews } from '../data/siteViews.js';
-import { SITE_LABELS } from '../data/sites.js';
 import type { Palette } from '../app/theme.js';
 import { ChannelBars } from './ChannelBars.js';
 import { HeatmapCanvas } from './Heatmap.js';
+import { SiteSelect } from './SiteSelect.js';
 
 const TOP = 8;
 
@@ -62,12 +61,7 @@ export const OutlierPanel = memo(function OutlierPanel({ frames, scheme, layer, 
     <section className="card outliers" aria-label="Outlier channels" data-testid="outliers">
       <header>
         <h3>Outlier channels</h3>
-        <label>
-          Site{' '}
-          <select value={site} onChange={(e) => setSite(e.target.value as Site)}>
-            {SITES.map((s) => <option key={s} value={s}>{SITE_LABELS[s]}</option>)}
-          </select>
-        </label>
+        <SiteSelect value={site} onChange={setSite} />
         <span className="muted">max |x| over the last {frames.length} token{frames.length === 1 ? '' : 's'}</span>
       </header>
       {!data && <p className="empty">Generate to collect per-channel statistics.</p>}
