@@ -3,7 +3,7 @@
 // directly). The harness compares NEON with the portable kernels bit for bit. CI installs the cross
 // compiler and qemu (.ci/run); elsewhere the test is skipped when they are missing.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,7 +24,8 @@ describe('AArch64 NEON kernels (cross-compiled, run under qemu)', () => {
     expect(available, `${cxx}${native ? '' : ' and qemu-aarch64'} needed (Debian: apt-get install g++-aarch64-linux-gnu qemu-user)`).toBe(true);
     const exe = path.join(dir, 'neon_check');
     // The build script's flags that matter for the arithmetic (-ffp-contract=off), without Node-API.
-    const sources = ['ternary.cc', 'kernels_neon.cc', 'quant.cc', 'hadamard.cc', 'model.cc'].map((f) => path.join(src, f));
+    // Every source but the Node-API glue and the x86 units (named *_avx2.cc / *_avx512.cc, as in build-native.mjs).
+    const sources = readdirSync(src).filter((f) => f.endsWith('.cc') && f !== 'addon.cc' && !/_avx(2|512)\.cc$/.test(f)).map((f) => path.join(src, f));
     execFileSync(cxx, ['-std=c++17', '-O2', '-ffp-contract=off', '-pthread', '-DBITLENS_HAVE_NEON_KERNELS', `-I${src}`,
       ...(native ? [] : ['-static']), path.join(root, 'test', 'native', 'arm64', 'neon_check.cc'), ...sources, '-o', exe], { stdio: 'pipe' });
     const run = spawnSync(native ? exe : 'qemu-aarch64', native ? [] : [exe], { encoding: 'utf8', timeout: 120_000 });
