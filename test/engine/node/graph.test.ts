@@ -2,6 +2,7 @@
 // quantizer ops against engine/common/quant.ts, the Kronecker Hadamard against the dense matrix,
 // and 2-bit MatMulNBits on the packed layout as stored.
 import * as ort from 'onnxruntime-node';
+import onnxProto from 'onnx-proto';
 import { describe, expect, it } from 'vitest';
 import { denseHadamard } from '../../../engine/common/hadamard.js';
 import { quantInt4Absmean, quantInt8Absmax, quantInt8Top50 } from '../../../engine/common/quant.js';
@@ -11,6 +12,8 @@ import { compileGraph } from '../../../engine/node/graph/compile.js';
 import { DT, GraphBuilder } from '../../../engine/node/graph/onnx-builder.js';
 import { hadamardOp, packedMatMul, quantizeOp } from '../../../engine/node/graph/ops.js';
 import { testConfig } from './helpers.js';
+
+const { onnx } = onnxProto;
 
 async function runOne(build: (g: GraphBuilder, x: string) => string[], x: Float32Array, dims: number[]): Promise<Float32Array[]> {
   const g = new GraphBuilder();
@@ -41,6 +44,24 @@ describe('graph compiler', () => {
       [0, 1].flatMap((i) => ['down', 'downPreHadamard', 'gateup', 'o', 'oPreHadamard', 'qkv'].map((f) => `tap.${i}.${f}`)).sort(),
     );
     expect((await names('b1.58', true)).filter((n) => n.includes('PreHadamard'))).toEqual([]);
+  });
+
+  it('GPU graphs use the fused kernels (one GroupQueryAttention per layer) where the head size allows', async () => {
+    const ops = (headDim: number, target: 'cpu' | 'gpu') => {
+      const w = randomModelWeights(testConfig({ hiddenSize: 4 * headDim, headDim }), 3);
+      const m = onnx.ModelProto.decode(compileGraph(w, { scheme: 'b1.58', kvBits: 16, taps: false, target }).model);
+      const count = new Map<string, number>();
+      for (const n of m.graph!.node!) count.set(n.opType!, (count.get(n.opType!) ?? 0) + 1);
+      return { count, total: m.graph!.node!.length };
+    };
+    const gpu = ops(16, 'gpu');
+    expect(gpu.count.get('GroupQueryAttention')).toBe(2);
+    expect(gpu.count.get('Softmax')).toBeUndefined();
+    expect(gpu.count.get('SkipSimplifiedLayerNormalization')).toBe(4); // after layer 0's norm: 2 per layer
+    const cpu = ops(16, 'cpu');
+    expect(cpu.count.get('GroupQueryAttention')).toBeUndefined();
+    expect(gpu.total).toBeLessThan(cpu.total * 0.6);
+    expect(ops(12, 'gpu').count.get('GroupQueryAttention')).toBeUndefined(); // head size 12: plain attention
   });
 
   it('a chunked LM head (GPU graphs) gives the same logits as one matrix', async () => {
