@@ -132,7 +132,9 @@ function ortRunner(a: WorkerArgs, spec: EngineSpec): Runner {
   return {
     async load() {
       const device = spec.gpu ? 'webgpu' : 'cpu';
-      engine = await createEngine(a.model, { scheme: spec.scheme!, kvBits: 16, device, taps: !!spec.taps }, { threads: a.threads, cpuBackend: 'ort' });
+      // BITLENS_SESSION_CONFIG='{"key":"value"}': ORT session config entries for the ORT engines (benchmarks).
+      const sessionConfig = process.env.BITLENS_SESSION_CONFIG ? (JSON.parse(process.env.BITLENS_SESSION_CONFIG) as Record<string, string>) : undefined;
+      engine = await createEngine(a.model, { scheme: spec.scheme!, kvBits: 16, device, taps: !!spec.taps }, { threads: a.threads, cpuBackend: 'ort', sessionConfig });
       if (engine.info.device !== device) throw new Error(`${device} did not start: ${engine.info.deviceNote ?? engine.info.device}`);
     },
     async prefill(ids) {

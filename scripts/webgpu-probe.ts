@@ -7,6 +7,10 @@
 //   node dist/scripts/webgpu-probe.js step --model DIR [--scheme b1.58] [--steps 24] [--variants a,b] [--profile FILE]
 //     ms per decode step of the engine's GPU graph under WebGPU EP option variants; --profile writes
 //     ORT's profile of the first variant and prints the kernel time per op type and provider.
+//   node dist/scripts/webgpu-probe.js kernels
+//     GPU time of the 2B-4T decode step's heavy kernels alone: 30 layers of 2-bit MatMulNBits
+//     (q|k|v, o, gate|up, down; batch 1) and the LM head as 20 float32 Gemm chunks, each timed
+//     against the same graph with tiny matrices (same dispatch count).
 //   node dist/scripts/webgpu-probe.js capture
 //     whether graph capture (session config ep.webgpuexecutionprovider.enableGraphCapture) works
 //     from Node: a small graph run twice with different CPU inputs (run it in its own process: a
@@ -28,6 +32,10 @@ const VARIANTS: Record<string, EpOptions> = {
   default: {},
   novalidate: { validationMode: 'disabled' },
   'novalidate-simple': { validationMode: 'disabled', storageBufferCacheMode: 'simple' },
+};
+/** Variants that pass the option as a session config entry (the route EngineOptions.sessionConfig takes). */
+const CONFIG_VARIANTS: Record<string, Record<string, string>> = {
+  'config-novalidate': { 'ep.webgpuexecutionprovider.validationMode': 'disabled' },
 };
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -120,6 +128,7 @@ async function step(values: Record<string, string | boolean | undefined>): Promi
     const t0 = performance.now();
     const s = await ort.InferenceSession.create(graph.model, {
       executionProviders: webgpu(VARIANTS[v]),
+      ...(CONFIG_VARIANTS[v] ? { extra: CONFIG_VARIANTS[v] } : {}),
       graphOptimizationLevel: 'all',
       logSeverityLevel: 3,
       preferredOutputLocation: loc as ort.InferenceSession.SessionOptions['preferredOutputLocation'],
@@ -139,7 +148,7 @@ async function step(values: Record<string, string | boolean | undefined>): Promi
       await run([40 + i]);
       ts.push(performance.now() - t);
     }
-    console.log(`variant ${v} ${JSON.stringify(VARIANTS[v])}: session ${(load / 1000).toFixed(1)} s; decode median ${median(ts).toFixed(2)} ms/step, min ${Math.min(...ts).toFixed(2)} ms (${steps} steps)`);
+    console.log(`variant ${v} ${JSON.stringify(VARIANTS[v] ?? CONFIG_VARIANTS[v])}: session ${(load / 1000).toFixed(1)} s; decode median ${median(ts).toFixed(2)} ms/step, min ${Math.min(...ts).toFixed(2)} ms (${steps} steps)`);
     if (profile) {
       s.endProfiling(); // writes <prefix>_<timestamp>.json (the Node binding does not return the name)
       const dir = path.dirname(path.resolve(profile));
@@ -159,6 +168,58 @@ async function step(values: Record<string, string | boolean | undefined>): Promi
   }
 }
 
+/** [1, 1, K] -> y: `layers` x (q|k|v, o, gate|up, down) 2-bit MatMulNBits chained through Slices. */
+export function ternaryLayers(layers: number, d: number, f: number, qkv: number): Uint8Array {
+  const g = new GraphBuilder('gpu');
+  let x = g.node('Expand', [g.input('seed', DT.FLOAT, [1]), g.constI([1, 1, d])]);
+  const mm = (x: string, K: number, N: number) => {
+    const bs = 128;
+    const zpRow = Math.ceil(((K / bs) * 2) / 8); // 2-bit zero points per row, in bytes
+    const B = new Uint8Array((N * K) / 4).map((_, i) => (i * 37) & 0xff);
+    return g.node('MatMulNBits', [x, g.initializer(g.fresh('B'), DT.UINT8, [N, K / bs, bs / 4], B), g.f32(g.fresh('s'), [(N * K) / bs], new Float32Array((N * K) / bs).fill(1e-3)), g.initializer(g.fresh('z'), DT.UINT8, [N * zpRow], new Uint8Array(N * zpRow).fill(0x55))], { K, N, bits: 2, block_size: bs }, undefined, 'com.microsoft');
+  };
+  const first = (x: string, n: number) => g.node('Slice', [x, g.constI([0]), g.constI([n]), g.constI([2])]);
+  for (let l = 0; l < layers; l++) {
+    x = mm(first(mm(x, d, qkv), d), d, d);
+    x = mm(first(mm(x, d, 2 * f), f), f, d);
+  }
+  g.output(first(x, 1), 'y', DT.FLOAT, [1, 1, 1]);
+  return g.toBytes('ternary');
+}
+
+/** LM head: [1, d] x 20 chunks of [rows, d]^T (B made on the GPU by Expand: rows * d * 4 bytes written per chunk). */
+export function lmHead(chunks: number, rows: number, d: number): Uint8Array {
+  const g = new GraphBuilder('gpu');
+  const seed = g.input('seed', DT.FLOAT, [1]);
+  const x = g.node('Expand', [seed, g.constI([1, d])]);
+  const parts: string[] = [];
+  for (let c = 0; c < chunks; c++) {
+    const B = g.node('Expand', [g.node('Add', [seed, g.constF(c)]), g.constI([rows, d])]);
+    parts.push(g.node('Slice', [g.node('Gemm', [x, B], { transB: 1 }), g.constI([0]), g.constI([1]), g.constI([1])]));
+  }
+  g.output(g.node('Concat', parts, { axis: 1 }), 'y', DT.FLOAT, [1, chunks]);
+  return g.toBytes('lmhead');
+}
+
+async function kernels(): Promise<void> {
+  const opts = { executionProviders: webgpu({ validationMode: 'disabled' }), graphOptimizationLevel: 'disabled' as const };
+  const time = async (model: Uint8Array) => {
+    const s = await ort.InferenceSession.create(model, opts);
+    const t = await timeRuns(s, 15);
+    await s.release();
+    return t;
+  };
+  const big = await time(ternaryLayers(30, 2560, 6912, 3840));
+  const small = await time(ternaryLayers(30, 128, 256, 256));
+  const bytes = (30 * 2560 * (3840 + 2560 + 2 * 6912) + 30 * 6912 * 2560) / 4;
+  console.log(`ternary: 120 MatMulNBits (2-bit, 2B-4T shapes, batch 1): ${big.toFixed(2)} ms; tiny shapes: ${small.toFixed(2)} ms; difference ${(big - small).toFixed(2)} ms for ${(bytes / 1e6).toFixed(0)} MB of packed weights = ${(bytes / ((big - small) / 1000) / 1e9).toFixed(0)} GB/s`);
+  const rows = 6413;
+  const headBig = await time(lmHead(20, rows, 2560));
+  const headSmall = await time(lmHead(20, 16, 128));
+  const hb = 20 * rows * 2560 * 4;
+  console.log(`lm head: 20 Gemm [1, 2560] x [${rows}, 2560]^T float32 (+ Expand writing B): ${headBig.toFixed(2)} ms; tiny: ${headSmall.toFixed(2)} ms; difference ${(headBig - headSmall).toFixed(2)} ms for ${(hb / 1e6).toFixed(0)} MB read + the same written = ${((2 * hb) / ((headBig - headSmall) / 1000) / 1e9).toFixed(0)} GB/s`);
+}
+
 /**
  * Graph capture from Node: y = x * 2 over [1, 4], run with x = 1, 3, 5, ... (ORT captures after a
  * few plain runs; a replay that ignored the new input would repeat an earlier y).
@@ -173,6 +234,7 @@ async function capture(): Promise<void> {
       const s = await ort.InferenceSession.create(model, {
         executionProviders: webgpu(),
         extra: { 'ep.webgpuexecutionprovider.enableGraphCapture': '1' },
+        logSeverityLevel: 0, // ORT's verbose log says whether it captures and replays
         preferredOutputLocation: loc,
       });
       const results: string[] = [];
@@ -203,9 +265,9 @@ const { values, positionals } = parseArgs({
   options: { model: { type: 'string' }, scheme: { type: 'string' }, steps: { type: 'string' }, variants: { type: 'string' }, profile: { type: 'string' }, keep: { type: 'boolean' } },
 });
 const cmd = positionals[0];
-const main = cmd === 'bandwidth' ? bandwidth : cmd === 'capture' ? capture : cmd === 'step' ? () => step(values) : undefined;
+const main = cmd === 'bandwidth' ? bandwidth : cmd === 'kernels' ? kernels : cmd === 'capture' ? capture : cmd === 'step' ? () => step(values) : undefined;
 if (!main) {
-  console.error('usage: webgpu-probe.js bandwidth | capture | step --model DIR [--scheme S] [--steps N] [--variants a,b] [--profile FILE]');
+  console.error('usage: webgpu-probe.js bandwidth | kernels | capture | step --model DIR [--scheme S] [--steps N] [--variants a,b] [--profile FILE]');
   process.exit(1);
 }
 main().catch((e: Error) => {
