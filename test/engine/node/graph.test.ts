@@ -15,8 +15,8 @@ import { testConfig } from './helpers.js';
 
 const { onnx } = onnxProto;
 
-async function runOne(build: (g: GraphBuilder, x: string) => string[], x: Float32Array, dims: number[]): Promise<Float32Array[]> {
-  const g = new GraphBuilder();
+async function runOne(build: (g: GraphBuilder, x: string) => string[], x: Float32Array, dims: number[], target: 'cpu' | 'gpu' = 'cpu'): Promise<Float32Array[]> {
+  const g = new GraphBuilder(target);
   const input = g.input('x', DT.FLOAT, dims);
   build(g, input).forEach((v, i) => g.output(v, `y${i}`, DT.FLOAT, dims.map((_, j) => `d${i}_${j}`)));
   const s = await ort.InferenceSession.create(g.toBytes('t'));
@@ -80,7 +80,7 @@ describe('graph compiler', () => {
     expect(Array.from(await logits(100))).toEqual(Array.from(whole));
   });
 
-  it('quantizer ops give the codes and scales of engine/common/quant.ts', async () => {
+  it.each(['cpu', 'gpu'] as const)('quantizer ops (%s graphs) give the codes and scales of engine/common/quant.ts', async (target) => {
     const rng = new Rng(5);
     const T = 6;
     const n = 40;
@@ -97,7 +97,7 @@ describe('graph compiler', () => {
       const [codes, scale] = await runOne((g, v) => {
         const q = quantizeOp(g, kind, v, n);
         return [q.x, q.scale!];
-      }, x, [1, T, n]);
+      }, x, [1, T, n], target);
       for (let t = 0; t < T; t++) {
         const want = ref(x.subarray(t * n, (t + 1) * n));
         expect(Array.from(codes.subarray(t * n, (t + 1) * n), (v) => v + 0), `${kind} row ${t}`).toEqual(Array.from(want.q)); // + 0: -0 is 0
