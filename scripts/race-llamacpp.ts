@@ -1,17 +1,23 @@
-// The CPU race (issue 7): BitLens (ONNX Runtime CPU path and the native backend, at A8 and A4) against
+// The race (issue 7): BitLens (ONNX Runtime CPU path and the native backend, at A8 and A4) against
 // llama.cpp (the prebuilt CPU binary of @node-llama-cpp/linux-x64) on the same random-weight model,
-// written as GGUF TQ2_0 and TQ1_0 by engine/node/import/export-gguf.ts. A benchmark, not a test.
+// written as GGUF TQ2_0 and TQ1_0 by engine/node/import/export-gguf.ts; on a GPU machine BitLens on
+// onnxruntime-node WebGPU (webgpu-a8, webgpu-a4) against llama.cpp's Vulkan build
+// (@node-llama-cpp/linux-x64-vulkan, every layer offloaded: llamavk-tq2_0, llamavk-tq1_0; its
+// folder from LLAMA_VULKAN_ADDON_DIR). A benchmark, not a test.
 //
 //   npx tsx scripts/make-random-model.ts --shape 2b4t --out /tmp/race/model
 //   npx tsx scripts/race-llamacpp.ts --model /tmp/race/model [--gguf-dir /tmp/race] [--threads 2]
 //       [--prompt-tokens 64,512] [--gen-tokens 16] [--rounds 2] [--engines a,b,...] [--json FILE]
+//       [--bandwidth GB/s]   (measured, scripts/webgpu-probe.ts bandwidth: prints the fraction of the bound)
 //   npx tsx scripts/race-llamacpp.ts --model /tmp/race/model --interleave 20 [--block 8] [--prefill-rounds 3] [--engines ...]
 //
 // Every engine runs in its own child process (clean peak memory), one after the other, in alternating
 // order over the rounds (round 2 runs the list backwards), on the same prompt token ids, with greedy
 // decoding and the same thread count. Per prompt length: time to first token (prefill + first
 // token), prefill tokens/s, decode tokens/s (after the first token), peak RSS of the process; then
-// the ratio BitLens / llama.cpp's best ternary type for each metric (best round of each engine).
+// the ratio BitLens / llama.cpp's best ternary type for each metric (best round of each engine);
+// GPU engines are compared with llama.cpp's GPU types, CPU engines with its CPU types. GPU engines
+// also report the peak GPU memory the process added (nvidia-smi memory.used, sampled every 0.2 s).
 //
 // --interleave N: on a shared machine whose load swings by 5x within minutes, separate runs compare
 // different loads. This mode loads every engine into one process (peak memory is then not per
@@ -21,7 +27,7 @@
 // best llama.cpp type in the same round (paired, so load drift cancels).
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -40,6 +46,8 @@ interface EngineSpec {
   scheme?: Scheme;
   taps?: boolean;
   gguf?: 'TQ2_0' | 'TQ1_0';
+  /** ORT: WebGPU instead of the CPU; llama.cpp: the Vulkan build with every layer on the GPU. */
+  gpu?: boolean;
 }
 
 const ENGINES: Record<string, EngineSpec> = {
@@ -52,6 +60,10 @@ const ENGINES: Record<string, EngineSpec> = {
   'ort-a4-taps': { label: 'BitLens ORT CPU, v2-a4, taps on', kind: 'ort', scheme: 'v2-a4', taps: true },
   'llama-tq2_0': { label: 'llama.cpp TQ2_0', kind: 'llama', gguf: 'TQ2_0' },
   'llama-tq1_0': { label: 'llama.cpp TQ1_0', kind: 'llama', gguf: 'TQ1_0' },
+  'webgpu-a8': { label: 'BitLens WebGPU, W1.58A8 (b1.58)', kind: 'ort', scheme: 'b1.58', gpu: true },
+  'webgpu-a4': { label: 'BitLens WebGPU, W1.58A4 (v2-a4)', kind: 'ort', scheme: 'v2-a4', gpu: true },
+  'llamavk-tq2_0': { label: 'llama.cpp Vulkan TQ2_0', kind: 'llama', gguf: 'TQ2_0', gpu: true },
+  'llamavk-tq1_0': { label: 'llama.cpp Vulkan TQ1_0', kind: 'llama', gguf: 'TQ1_0', gpu: true },
 };
 const DEFAULT_ENGINES = ['native-a8', 'native-a4', 'ort-a8', 'ort-a4', 'llama-tq2_0', 'llama-tq1_0'];
 
@@ -63,6 +75,8 @@ interface Measure {
   prefillTokS: number;
   decodeTokS: number;
   peakRssMiB: number;
+  /** GPU engines: peak nvidia-smi memory.used while the process ran, minus the level before it. */
+  peakGpuMiB?: number;
   loadMs: number;
   firstToken: number;
   note?: string;
@@ -117,7 +131,11 @@ function ortRunner(a: WorkerArgs, spec: EngineSpec): Runner {
   let engine: Awaited<ReturnType<typeof createEngine>>;
   return {
     async load() {
-      engine = await createEngine(a.model, { scheme: spec.scheme!, kvBits: 16, device: 'cpu', taps: !!spec.taps }, { threads: a.threads, cpuBackend: 'ort' });
+      const device = spec.gpu ? 'webgpu' : 'cpu';
+      // BITLENS_SESSION_CONFIG='{"key":"value"}': ORT session config entries for the ORT engines (benchmarks).
+      const sessionConfig = process.env.BITLENS_SESSION_CONFIG ? (JSON.parse(process.env.BITLENS_SESSION_CONFIG) as Record<string, string>) : undefined;
+      engine = await createEngine(a.model, { scheme: spec.scheme!, kvBits: 16, device, taps: !!spec.taps }, { threads: a.threads, cpuBackend: 'ort', sessionConfig });
+      if (engine.info.device !== device) throw new Error(`${device} did not start: ${engine.info.deviceNote ?? engine.info.device}`);
     },
     async prefill(ids) {
       return argmax((await engine.forward(ids, true)).logits);
@@ -147,17 +165,25 @@ interface LlamaAddon {
   AddonSampler: new (model: object) => { applyConfig(c: object): void };
 }
 
-function llamaBinsDir(): string {
-  const env = process.env.LLAMA_ADDON_DIR;
+function llamaBinsDir(gpu: boolean): string {
+  const env = gpu ? process.env.LLAMA_VULKAN_ADDON_DIR : process.env.LLAMA_ADDON_DIR;
   if (env) return env;
+  const pkg = gpu ? '@node-llama-cpp/linux-x64-vulkan' : '@node-llama-cpp/linux-x64';
   let main: string;
   try {
-    main = createRequire(import.meta.url).resolve('@node-llama-cpp/linux-x64'); // <pkg>/dist/index.js
+    main = createRequire(import.meta.url).resolve(pkg); // <pkg>/dist/index.js
   } catch {
-    throw new Error('@node-llama-cpp/linux-x64 is not installed (optional dependency, Linux x64 only); set LLAMA_ADDON_DIR to a folder with llama-addon.node');
+    throw new Error(`${pkg} is not installed (optional dependency, Linux x64 only); set ${gpu ? 'LLAMA_VULKAN_ADDON_DIR' : 'LLAMA_ADDON_DIR'} to a folder with llama-addon.node`);
   }
-  return path.join(path.dirname(main), '..', 'bins', 'linux-x64');
+  return path.join(path.dirname(main), '..', 'bins', gpu ? 'linux-x64-vulkan' : 'linux-x64');
 }
+
+/**
+ * n_gpu_layers for the Vulkan build: the addon passes `gpuLayers` straight to llama.cpp's
+ * model_params.n_gpu_layers; any value above the layer count offloads every repeating layer and the
+ * output (node-llama-cpp's own 'max').
+ */
+const ALL_GPU_LAYERS = 999;
 
 function llamaRunner(a: WorkerArgs, spec: EngineSpec): Runner {
   let ctx: InstanceType<LlamaAddon['AddonContext']>;
@@ -168,16 +194,17 @@ function llamaRunner(a: WorkerArgs, spec: EngineSpec): Runner {
   const batch = 512;
   return {
     async load() {
-      const dir = llamaBinsDir();
+      const dir = llamaBinsDir(!!spec.gpu);
       const b = createRequire(import.meta.url)(path.join(dir, 'llama-addon.node')) as LlamaAddon;
       b.setLogger((level, msg) => {
-        if (level <= 2) process.stderr.write(`llama.cpp: ${msg}`);
+        // GPU runs also log what llama.cpp put on the device (LLAMA_LOG=1: everything).
+        if (level <= 2 || process.env.LLAMA_LOG || (spec.gpu && /offload|Vulkan|buffer size|ggml_vulkan|device|CPU_REPACK/i.test(msg))) process.stderr.write(`llama.cpp: ${msg}`);
       });
       b.loadBackends(dir);
       await b.init();
       cpu = b.systemInfo().split('|').map((s) => s.trim()).filter((s) => s.endsWith('= 1')).map((s) => s.split(' ')[0]).join(' ');
       const file = path.join(a.gguf, `model-${spec.gguf!.toLowerCase()}.gguf`);
-      const model = new b.AddonModel(file, { addonExports: b, gpuLayers: 0, useMmap: true });
+      const model = new b.AddonModel(file, { addonExports: b, gpuLayers: spec.gpu ? ALL_GPU_LAYERS : 0, useMmap: true });
       if (!(await model.init())) throw new Error(`llama.cpp could not load ${file}`);
       desc = model.getModelDescription();
       ctx = new b.AddonContext(model, { contextSize: Math.max(...a.prompts) + a.gen + 8, batchSize: batch, sequences: 1, threads: a.threads, flashAttention: false });
@@ -206,7 +233,7 @@ function llamaRunner(a: WorkerArgs, spec: EngineSpec): Runner {
       await ctx.decodeBatch();
       return ctx.sampleToken(r[0], sampler);
     },
-    note: () => `${desc}; ggml CPU: ${cpu}`,
+    note: () => `${desc}; ggml CPU: ${cpu}${spec.gpu ? `; n_gpu_layers ${ALL_GPU_LAYERS}` : ''}`,
   };
 }
 
@@ -304,8 +331,33 @@ async function interleaved(a: WorkerArgs, engines: string[], rounds: number, blo
   }
 }
 
+/** Samples `nvidia-smi memory.used` (MiB) every 0.2 s until stopped; stop() gives the peak above the first reading. */
+function gpuMemorySampler(): { stop(): Promise<number | undefined> } {
+  const child = spawn('nvidia-smi', ['--query-gpu=memory.used', '--format=csv,noheader,nounits', '-lms', '200'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const readings: number[] = [];
+  let buf = '';
+  child.stdout.on('data', (d) => {
+    buf += String(d);
+    const lines = buf.split('\n');
+    buf = lines.pop()!;
+    for (const l of lines) if (l.trim()) readings.push(Number(l.trim()));
+  });
+  const exited = new Promise<void>((r) => {
+    child.on('error', () => r());
+    child.on('close', () => r());
+  });
+  return {
+    async stop() {
+      child.kill();
+      await exited;
+      return readings.length > 1 ? Math.max(...readings) - readings[0] : undefined;
+    },
+  };
+}
+
 function runChild(a: WorkerArgs): Promise<Measure[]> {
-  return new Promise((resolve, reject) => {
+  const sampler = ENGINES[a.engine].gpu ? gpuMemorySampler() : undefined;
+  return new Promise<Measure[]>((resolve, reject) => {
     const args = [...process.execArgv, fileURLToPath(import.meta.url), '--worker', a.engine, '--model', a.model, '--gguf-dir', a.gguf,
       '--threads', String(a.threads), '--prompt-tokens', a.prompts.join(','), '--gen-tokens', String(a.gen)];
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -315,11 +367,37 @@ function runChild(a: WorkerArgs): Promise<Measure[]> {
     child.stderr.on('data', (d) => (err += String(d)));
     child.on('error', reject);
     child.on('close', (code) => {
+      // What llama.cpp said about the devices and offloading (GPU runs).
+      for (const l of err.split('\n')) if (l.startsWith('llama.cpp:') && ENGINES[a.engine].gpu) console.log(`  ${a.engine} ${l}`);
       const rows = out.split('\n').filter((l) => l.startsWith('RESULT ')).map((l) => JSON.parse(l.slice(7)) as Measure);
       if (code !== 0 || rows.length !== a.prompts.length) reject(new Error(`${a.engine} failed (exit ${code}): ${err.trim().split('\n').slice(-5).join('\n')}`));
       else resolve(rows);
     });
-  });
+  }).then(
+    async (rows) => {
+      const gpu = await sampler?.stop();
+      return rows.map((m) => ({ ...m, peakGpuMiB: gpu }));
+    },
+    async (e: unknown) => {
+      await sampler?.stop();
+      throw e;
+    },
+  );
+}
+
+/**
+ * Weight bytes one decode token reads, per engine: the ternary projections at 2 bits per weight
+ * (TQ1_0: 1.6875) plus the LM head (tied embedding) as the engine holds it: float32 in BitLens
+ * (ORT folds the F16 -> F32 cast at load), F16 in llama.cpp.
+ */
+async function weightBytesPerToken(modelDir: string, spec: EngineSpec): Promise<number> {
+  const c = JSON.parse(await readFile(path.join(modelDir, 'config.json'), 'utf8')) as Record<string, number>;
+  const d = c.hidden_size;
+  const hd = d / c.num_heads;
+  const perLayer = d * (c.num_heads * hd + 2 * c.num_kv_heads * hd) + c.num_heads * hd * d + 3 * d * c.intermediate_size;
+  const ternaryBits = spec.gguf === 'TQ1_0' ? 1.6875 : 2;
+  const headBytes = spec.kind === 'llama' ? 2 : spec.kind === 'native' ? 2 : 4;
+  return (c.num_layers * perLayer * ternaryBits) / 8 + c.vocab_size * d * headBytes;
 }
 
 const fmt = (x: number, d = 1) => x.toFixed(d);
@@ -339,6 +417,7 @@ async function main(): Promise<void> {
       interleave: { type: 'string' },
       block: { type: 'string' },
       'prefill-rounds': { type: 'string' },
+      bandwidth: { type: 'string' },
     },
     strict: true,
   });
@@ -394,7 +473,7 @@ async function main(): Promise<void> {
       const rows = await runChild({ ...a, engine: e });
       for (const m of rows) {
         all.push(m);
-        console.log(`round ${r + 1} ${e.padEnd(15)} P=${String(m.promptTokens).padStart(4)}  TTFT ${fmt(m.ttftMs, 0).padStart(7)} ms  prefill ${fmt(m.prefillTokS).padStart(6)} tok/s  decode ${fmt(m.decodeTokS, 2).padStart(6)} tok/s  peak RSS ${m.peakRssMiB} MiB  first token ${m.firstToken}`);
+        console.log(`round ${r + 1} ${e.padEnd(15)} P=${String(m.promptTokens).padStart(4)}  TTFT ${fmt(m.ttftMs, 0).padStart(7)} ms  prefill ${fmt(m.prefillTokS).padStart(6)} tok/s  decode ${fmt(m.decodeTokS, 2).padStart(6)} tok/s  peak RSS ${m.peakRssMiB} MiB${m.peakGpuMiB !== undefined ? `  peak GPU +${m.peakGpuMiB} MiB` : ''}  first token ${m.firstToken}  load ${fmt(m.loadMs / 1000)} s`);
       }
     }
   }
@@ -410,22 +489,31 @@ async function main(): Promise<void> {
       b.prefillTokS = Math.max(b.prefillTokS, m.prefillTokS);
       b.decodeTokS = Math.max(b.decodeTokS, m.decodeTokS);
       b.peakRssMiB = Math.min(b.peakRssMiB, m.peakRssMiB);
+      if (m.peakGpuMiB !== undefined) b.peakGpuMiB = Math.min(b.peakGpuMiB ?? Infinity, m.peakGpuMiB);
     }
   }
   console.log(`\nbest of ${rounds} round(s), ${a.threads} threads, ${a.gen} generated tokens; ratio = BitLens / best llama.cpp ternary type (higher is better for tok/s, lower for TTFT and memory)`);
+  const bw = values.bandwidth === undefined ? undefined : Number(values.bandwidth);
+  const anyGpu = engines.some((e) => ENGINES[e].gpu);
+  const bytes = new Map<string, number>();
+  for (const e of engines) bytes.set(e, await weightBytesPerToken(a.model, ENGINES[e]));
   for (const P of a.prompts) {
-    const peers = engines.filter((e) => ENGINES[e].kind === 'llama').map((e) => best.get(`${e}/${P}`)!);
-    const peerDecode = peers.length ? Math.max(...peers.map((p) => p.decodeTokS)) : NaN;
-    const peerPrefill = peers.length ? Math.max(...peers.map((p) => p.prefillTokS)) : NaN;
-    const peerTtft = peers.length ? Math.min(...peers.map((p) => p.ttftMs)) : NaN;
-    const peerRss = peers.length ? Math.min(...peers.map((p) => p.peakRssMiB)) : NaN;
     console.log(`\nprompt ${P} tokens`);
-    console.log('| engine | TTFT ms | prefill tok/s | decode tok/s | peak RSS MiB | decode ratio | prefill ratio | TTFT ratio | RSS ratio |');
-    console.log('|---|---|---|---|---|---|---|---|---|');
+    console.log(`| engine | TTFT ms | prefill tok/s | decode tok/s | peak RSS MiB |${anyGpu ? ' peak GPU MiB | weight GB/token | decode GB/s |' : ''}${bw ? ` fraction of the bound (${bw} GB/s) |` : ''} decode ratio | prefill ratio | TTFT ratio | RSS ratio |`);
+    console.log(`|---|---|---|---|---|${anyGpu ? '---|---|---|' : ''}${bw ? '---|' : ''}---|---|---|---|`);
     for (const e of engines) {
+      // Peers: llama.cpp's types on the same kind of device.
+      const peers = engines.filter((p) => ENGINES[p].kind === 'llama' && !!ENGINES[p].gpu === !!ENGINES[e].gpu).map((p) => best.get(`${p}/${P}`)!);
+      const peerDecode = peers.length ? Math.max(...peers.map((p) => p.decodeTokS)) : NaN;
+      const peerPrefill = peers.length ? Math.max(...peers.map((p) => p.prefillTokS)) : NaN;
+      const peerTtft = peers.length ? Math.min(...peers.map((p) => p.ttftMs)) : NaN;
+      const peerRss = peers.length ? Math.min(...peers.map((p) => p.peakRssMiB)) : NaN;
       const m = best.get(`${e}/${P}`)!;
       const ratio = ENGINES[e].kind === 'llama' ? ['', '', '', ''] : [m.decodeTokS / peerDecode, m.prefillTokS / peerPrefill, m.ttftMs / peerTtft, m.peakRssMiB / peerRss].map((x) => `${fmt(x, 2)}x`);
-      console.log(`| ${ENGINES[e].label} | ${fmt(m.ttftMs, 0)} | ${fmt(m.prefillTokS)} | ${fmt(m.decodeTokS, 2)} | ${m.peakRssMiB} | ${ratio.join(' | ')} |`);
+      const gbs = (bytes.get(e)! * m.decodeTokS) / 1e9;
+      const gpuCols = anyGpu ? ` ${m.peakGpuMiB ?? ''} | ${fmt(bytes.get(e)! / 1e9, 2)} | ${fmt(gbs, 0)} |` : '';
+      const bwCol = bw ? ` ${fmt((100 * gbs) / bw, 1)}% |` : '';
+      console.log(`| ${ENGINES[e].label} | ${fmt(m.ttftMs, 0)} | ${fmt(m.prefillTokS)} | ${fmt(m.decodeTokS, 2)} | ${m.peakRssMiB} |${gpuCols}${bwCol} ${ratio.join(' | ')} |`);
     }
   }
   const notes = new Map(all.map((m) => [m.engine, m.note]));

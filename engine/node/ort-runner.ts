@@ -36,7 +36,11 @@ export class OrtStepRunner implements StepRunner {
     // The serialized graph (as large as the weights) is ORT's now; keep only what the runner reads.
     this.graph = { ...graph, model: new Uint8Array(0), external: undefined };
     this.kv = new KvCache(graph.kv, graph.numKvHeads);
+    // GPU graphs start from a cache of zero slots instead of KvCache's masked dummy slot.
+    this.emptyPast = graph.kvStart === 'empty' ? Object.fromEntries(graph.kv.map((s) => [s.past, new ort.Tensor('float32', new Float32Array(0), [1, graph.numKvHeads, 0, s.lastDim])])) : {};
   }
+
+  private readonly emptyPast: Record<string, ort.Tensor>;
 
   get length(): number {
     return this.kv.length;
@@ -49,7 +53,7 @@ export class OrtStepRunner implements StepRunner {
   async step(ids: number[]): Promise<StepOutput> {
     if (!this.session) throw new Error('engine is closed');
     const feeds: Record<string, ort.Tensor> = {
-      ...this.kv.feeds(),
+      ...(this.kv.length === 0 && this.graph.kvStart === 'empty' ? this.emptyPast : this.kv.feeds()),
       [this.graph.inputsEmbeds]: new ort.Tensor('float32', this.embedding.lookup(ids), [1, ids.length, this.hiddenSize]),
     };
     const out = await this.session.run(feeds);

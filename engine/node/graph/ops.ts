@@ -32,8 +32,13 @@ export function roundHalfEven(g: GraphBuilder, x: string): string {
 /** A linear input after its site quantizer: integer-valued codes and the per-token scale [1, T, 1]. */
 export interface Quantized {
   x: string;
-  /** Absent for full precision ('none'). */
+  /** Absent for full precision ('none'). On GPU graphs a node made on first read. */
   scale?: string;
+  /**
+   * GPU graphs: scale = s / Q as its parts, so that packedMatMul folds 1/Q into alpha (one
+   * dispatch fewer per projection; the product rounds differently by an ulp or so).
+   */
+  absScale?: { s: string; Q: number };
 }
 
 /**
@@ -48,7 +53,10 @@ export function quantizeOp(g: GraphBuilder, kind: SiteQuantizer, x: string, widt
   const Q = int8 ? 127 : Math.sqrt(7);
   const [lo, hi] = int8 ? [-128, 127] : [-8, 7];
   const r = roundHalfEven(g, g.node('Div', [g.node('Mul', [x, g.constF(Q)]), g.node('Add', [s, g.constF(QUANT_EPS)])]));
-  let q = g.node('Clip', [r, g.constF(lo), g.constF(hi)]);
+  // With s = max|x| the clip never binds: |x| <= s < s + eps, and float32 rounding of Q|x| and of the
+  // division moves the quotient by a few ulps of 127 at most, so it rounds to within [-127, 127].
+  // GPU graphs skip that dispatch; the CPU graph keeps the spec's RoundClip as written.
+  let q = int8 && g.target === 'gpu' ? r : g.node('Clip', [r, g.constF(lo), g.constF(hi)]);
   if (kind === 'int8-top50') {
     // a4.8 W_o input: keep the width/2 channels of largest |x| per token (TopK prefers lower indices on ties).
     const [, idx] = g.nodeN('TopK', [abs, g.constI([Math.floor(width / 2)])], 2, { axis: -1, largest: 1, sorted: 1 });
@@ -56,7 +64,15 @@ export function quantizeOp(g: GraphBuilder, kind: SiteQuantizer, x: string, widt
     const ones = g.node('Add', [g.node('ConstantOfShape', [g.node('Shape', [idx])]), g.constF(1)]);
     q = g.node('Mul', [q, g.node('ScatterElements', [zeros, idx, ones], { axis: -1 })]);
   }
-  return { x: q, scale: g.node('Div', [s, g.constF(Q)]) };
+  if (g.target === 'cpu') return { x: q, scale: g.node('Div', [s, g.constF(Q)]) };
+  let scale: string | undefined;
+  return {
+    x: q,
+    get scale() {
+      return (scale ??= g.node('Div', [s, g.constF(Q)]));
+    },
+    absScale: { s, Q },
+  };
 }
 
 /** MatMulNBits block size: the largest power of two in 16..128 that divides the input width. */
@@ -91,7 +107,7 @@ export function packedMatMul(g: GraphBuilder, name: string, input: Quantized, ws
   if (ws.some((w) => w.cols !== K)) throw new Error(`${name}: fused projections must share the input width`);
   const N = ws.reduce((a, w) => a + w.rows, 0);
   // Without a quantizer (fp) there are no integer codes to keep exact.
-  const sentinel = mode === 'int8-exact' && input.scale !== undefined;
+  const sentinel = mode === 'int8-exact' && (input.absScale !== undefined || input.scale !== undefined);
   const bs = sentinel ? SENTINEL_BLOCK : blockSizeFor(K);
   const payload = sentinel ? SENTINEL_PAYLOAD : bs; // input channels per block
   const nBlocks = Math.ceil(K / payload);
@@ -138,9 +154,11 @@ export function packedMatMul(g: GraphBuilder, name: string, input: Quantized, ws
     undefined,
     'com.microsoft',
   );
+  const alphas = (k: number) => (ws.length === 1 ? g.constF(ws[0].alpha * k) : g.f32(`${name}.alpha`, [N], ws.flatMap((w) => new Array<number>(w.rows).fill(w.alpha * k))));
+  // GPU graphs: y * (s * alpha / Q), two dispatches instead of three.
+  if (input.absScale) return g.node('Mul', [y, g.node('Mul', [input.absScale.s, alphas(1 / input.absScale.Q)])]);
   const scaled = input.scale ? g.node('Mul', [y, input.scale]) : y;
-  const alpha = ws.length === 1 ? g.constF(ws[0].alpha) : g.f32(`${name}.alpha`, [N], ws.flatMap((w) => new Array<number>(w.rows).fill(w.alpha)));
-  return g.node('Mul', [scaled, alpha]);
+  return g.node('Mul', [scaled, alphas(1)]);
 }
 
 /** Power-of-two factor sizes of at most 128 whose product is `pow2` (Sylvester H_a ⊗ H_b = H_ab). */

@@ -2,6 +2,7 @@
 // quantizer ops against engine/common/quant.ts, the Kronecker Hadamard against the dense matrix,
 // and 2-bit MatMulNBits on the packed layout as stored.
 import * as ort from 'onnxruntime-node';
+import onnxProto from 'onnx-proto';
 import { describe, expect, it } from 'vitest';
 import { denseHadamard } from '../../../engine/common/hadamard.js';
 import { quantInt4Absmean, quantInt8Absmax, quantInt8Top50 } from '../../../engine/common/quant.js';
@@ -12,8 +13,10 @@ import { DT, GraphBuilder } from '../../../engine/node/graph/onnx-builder.js';
 import { hadamardOp, packedMatMul, quantizeOp } from '../../../engine/node/graph/ops.js';
 import { testConfig } from './helpers.js';
 
-async function runOne(build: (g: GraphBuilder, x: string) => string[], x: Float32Array, dims: number[]): Promise<Float32Array[]> {
-  const g = new GraphBuilder();
+const { onnx } = onnxProto;
+
+async function runOne(build: (g: GraphBuilder, x: string) => string[], x: Float32Array, dims: number[], target: 'cpu' | 'gpu' = 'cpu'): Promise<Float32Array[]> {
+  const g = new GraphBuilder(target);
   const input = g.input('x', DT.FLOAT, dims);
   build(g, input).forEach((v, i) => g.output(v, `y${i}`, DT.FLOAT, dims.map((_, j) => `d${i}_${j}`)));
   const s = await ort.InferenceSession.create(g.toBytes('t'));
@@ -43,6 +46,24 @@ describe('graph compiler', () => {
     expect((await names('b1.58', true)).filter((n) => n.includes('PreHadamard'))).toEqual([]);
   });
 
+  it('GPU graphs use the fused kernels (one GroupQueryAttention per layer) where the head size allows', async () => {
+    const ops = (headDim: number, target: 'cpu' | 'gpu') => {
+      const w = randomModelWeights(testConfig({ hiddenSize: 4 * headDim, headDim }), 3);
+      const m = onnx.ModelProto.decode(compileGraph(w, { scheme: 'b1.58', kvBits: 16, taps: false, target }).model);
+      const count = new Map<string, number>();
+      for (const n of m.graph!.node!) count.set(n.opType!, (count.get(n.opType!) ?? 0) + 1);
+      return { count, total: m.graph!.node!.length };
+    };
+    const gpu = ops(16, 'gpu');
+    expect(gpu.count.get('GroupQueryAttention')).toBe(2);
+    expect(gpu.count.get('Softmax')).toBeUndefined();
+    expect(gpu.count.get('SkipSimplifiedLayerNormalization')).toBe(4); // after layer 0's norm: 2 per layer
+    const cpu = ops(16, 'cpu');
+    expect(cpu.count.get('GroupQueryAttention')).toBeUndefined();
+    expect(gpu.total).toBeLessThan(cpu.total * 0.6);
+    expect(ops(12, 'gpu').count.get('GroupQueryAttention')).toBeUndefined(); // head size 12: plain attention
+  });
+
   it('a chunked LM head (GPU graphs) gives the same logits as one matrix', async () => {
     const w = randomModelWeights(testConfig(), 2);
     const logits = async (lmHeadChunkRows?: number) => {
@@ -59,7 +80,7 @@ describe('graph compiler', () => {
     expect(Array.from(await logits(100))).toEqual(Array.from(whole));
   });
 
-  it('quantizer ops give the codes and scales of engine/common/quant.ts', async () => {
+  it.each(['cpu', 'gpu'] as const)('quantizer ops (%s graphs) give the codes and scales of engine/common/quant.ts', async (target) => {
     const rng = new Rng(5);
     const T = 6;
     const n = 40;
@@ -76,7 +97,7 @@ describe('graph compiler', () => {
       const [codes, scale] = await runOne((g, v) => {
         const q = quantizeOp(g, kind, v, n);
         return [q.x, q.scale!];
-      }, x, [1, T, n]);
+      }, x, [1, T, n], target);
       for (let t = 0; t < T; t++) {
         const want = ref(x.subarray(t * n, (t + 1) * n));
         expect(Array.from(codes.subarray(t * n, (t + 1) * n), (v) => v + 0), `${kind} row ${t}`).toEqual(Array.from(want.q)); // + 0: -0 is 0

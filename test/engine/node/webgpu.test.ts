@@ -1,7 +1,9 @@
 // The WebGPU backend on a CPU-only machine through SwiftShader (Vulkan on the CPU; slow, but the
 // same WebGPU kernels): the GPU graph variant (fp32 matmuls, Add/Sub rounding, KV dequantized on
-// write, chunked LM head) with the KV cache kept in gpu-buffer tensors between steps, against the
-// float64 reference. Runs only where Chromium's SwiftShader ICD and a Vulkan loader are installed.
+// write, chunked LM head, fused GroupQueryAttention / RotaryEmbedding / SkipSimplifiedLayerNorm)
+// with the KV cache kept in gpu-buffer tensors between steps, against the float64 reference. Head
+// size 16 takes the fused attention, 12 the plain ops. Runs only where Chromium's SwiftShader ICD
+// and a Vulkan loader are installed.
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KvBits } from '../../../engine/common/api.js';
@@ -14,21 +16,27 @@ const ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
 const LOADER = ['/usr/lib/x86_64-linux-gnu/libvulkan.so.1', '/usr/lib/aarch64-linux-gnu/libvulkan.so.1'].some(existsSync);
 
 describe.skipIf(!existsSync(ICD) || !LOADER)('webgpu backend (SwiftShader)', () => {
-  let model: TempModel;
+  const models: Record<number, TempModel> = {};
   beforeAll(async () => {
     process.env.VK_ICD_FILENAMES = ICD;
     process.env.XDG_RUNTIME_DIR ??= '/tmp';
-    model = await writeTempModel(testConfig({ hiddenSize: 48, intermediateSize: 80 }), 4);
+    models[12] = await writeTempModel(testConfig({ hiddenSize: 48, headDim: 12, intermediateSize: 80 }), 4);
+    models[16] = await writeTempModel(testConfig({ hiddenSize: 64, headDim: 16, intermediateSize: 80 }), 5);
   });
-  afterAll(() => model.cleanup());
+  afterAll(async () => {
+    for (const m of Object.values(models)) await m.cleanup();
+  });
 
-  const cases: [Scheme, KvBits][] = [
-    ['b1.58', 16],
-    ['a4.8', 8],
-    ['v2-a4', 4],
-    ['v2-a8', 3],
+  const cases: [Scheme, KvBits, number][] = [
+    ['b1.58', 16, 16],
+    ['a4.8', 8, 16],
+    ['v2-a4', 4, 16],
+    ['v2-a8', 3, 16],
+    ['b1.58', 16, 12],
+    ['v2-a4', 4, 12],
   ];
-  it.each(cases)('%s, KV %i bits: logits and taps equal the float64 reference over 6 steps', async (scheme, kvBits) => {
+  it.each(cases)('%s, KV %i bits, head size %i: logits and taps equal the float64 reference over 6 steps', async (scheme, kvBits, headDim) => {
+    const model = models[headDim];
     const gpu = await createEngine(model.dir, { scheme, kvBits, device: 'webgpu', taps: true });
     expect(gpu.info.device, gpu.info.deviceNote).toBe('webgpu');
     const ref = new ReferenceModel(model.weights, { scheme, kvBits });
