@@ -267,9 +267,22 @@ void screenCandidates(const double* zhat, const double* bound, size_t n, const H
       hi[id] = f(hi[id]);
     }
   }
-  scratch.assign(lo.begin(), lo.end());
-  std::nth_element(scratch.begin(), scratch.begin() + static_cast<std::ptrdiff_t>(req.k - 1), scratch.end(), std::greater<double>());
-  const double L = scratch[req.k - 1];
+  double L;
+  if (req.k <= 64) {
+    // The k largest so far, descending; most rows fall below the smallest and cost one comparison.
+    scratch.assign(req.k, -kInf);
+    for (size_t i = 0; i < n; i++) {
+      if (!(lo[i] > scratch[req.k - 1])) continue;
+      size_t j = req.k - 1;
+      for (; j > 0 && scratch[j - 1] < lo[i]; j--) scratch[j] = scratch[j - 1];
+      scratch[j] = lo[i];
+    }
+    L = scratch[req.k - 1];
+  } else {
+    scratch.assign(lo.begin(), lo.end());
+    std::nth_element(scratch.begin(), scratch.begin() + static_cast<std::ptrdiff_t>(req.k - 1), scratch.end(), std::greater<double>());
+    L = scratch[req.k - 1];
+  }
   out.clear();
   for (size_t i = 0; i < n; i++)
     if (hi[i] >= L) out.push_back(static_cast<uint32_t>(i));

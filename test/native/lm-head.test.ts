@@ -115,7 +115,7 @@ describe('screened LM head: candidates and sampling', () => {
   for (const [name, head] of heads(table)) {
     it(`${name}: candidates hold the exact top K (ties too), re-scored rows are bit-identical, draws are equal`, () => {
       const full = head.exact(h);
-      for (const k of [1, 3, 5, 50]) {
+      for (const k of [1, 3, 5, 50, 100]) {
         for (const penalty of [1, 1.3, 0.6]) {
           const need: LogitsNeed = { k, repetitionPenalty: penalty, context };
           const s = head.screened(h, { k, penalty, context: Int32Array.from(context) });
