@@ -12,6 +12,8 @@
 //                         or s_i tau sum_j |q_ij|                  (h = t1 p1 + t2 p2 + r, two int8 digits, |r_j| <= tau)
 // so b_i = (e_i + 2 gamma_{d+2} (A_i + 127 s_i)) ||h||_1 [+ s_i tau sum_j |q_ij|] bounds |z_i - zhat_i|,
 // with a factor 2 on the rounding terms, stored constants rounded up and an absolute term for underflow.
+// (Int8 mode sums exactly in int32; its float64 scaling errs by ~1e-13 s_i ||h||_1, inside the
+// float-path term it keeps.) Measured on the 2B shape: max |z - zhat| / b = 0.07.
 #pragma once
 #include <cstddef>
 #include <cstdint>
