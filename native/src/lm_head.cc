@@ -82,6 +82,30 @@ int8_t* allocCodes(size_t bytes) {
 
 }  // namespace
 
+void lmHeadQuantRowPortable(const double* w, size_t cols, double s, int8_t* q, double& e, int64_t& absSum, int64_t& sum) {
+  for (size_t j = 0; j < cols; j++) {
+    const double qd = s > 0 ? std::clamp(roundEven(w[j] / s), -127.0, 127.0) : 0.0;
+    q[j] = static_cast<int8_t>(qd);
+    e = std::max(e, std::fabs(w[j] - s * qd));  // s * q is exact in float64
+    absSum += q[j] < 0 ? -q[j] : q[j];
+    sum += q[j];
+  }
+}
+
+namespace {
+
+// Codes of one row: q = round-half-even(w / s) clamped to +-127, and e = max |w - s q| measured on
+// the codes actually stored (the same float64 operations on every path).
+void quantRow(Isa isa, const double* w, size_t cols, float s, int8_t* q, double& e, int64_t& absSum, int64_t& sum) {
+#if defined(BITLENS_HAVE_AVX512_KERNELS)
+  if (isa == Isa::Avx512 && s > 0) return lmHeadQuantRowAvx512(w, cols, s, q, e, absSum, sum);
+#endif
+  (void)isa;
+  lmHeadQuantRowPortable(w, cols, s, q, e, absSum, sum);
+}
+
+}  // namespace
+
 void LmHeadInt8::Free::operator()(int8_t* p) const { std::free(p); }
 
 void lmHeadApproxF32Portable(const int8_t* q, size_t stride, const float* scale, const float* h, double* out, size_t v0, size_t v1) {
@@ -126,11 +150,15 @@ LmHeadInt8::LmHeadInt8(const uint16_t* f16, const float* f32, size_t rows, size_
     for (size_t r = r0; r < r1; r++) {
       double A = 0;
       bool finite = true;
-      for (size_t j = 0; j < cols; j++) {
-        w[j] = f16 ? half[f16[r * cols + j]] : f32[r * cols + j];
-        finite = finite && std::isfinite(w[j]);
-        A = std::max(A, std::fabs(w[j]));
-      }
+#if defined(BITLENS_HAVE_AVX512_KERNELS)
+      if (f16 && isa == Isa::Avx512) lmHeadRowF16Avx512(f16 + r * cols, cols, w.data(), A, finite);
+      else
+#endif
+        for (size_t j = 0; j < cols; j++) {
+          w[j] = f16 ? half[f16[r * cols + j]] : f32[r * cols + j];
+          finite = finite && std::isfinite(w[j]);
+          A = std::max(A, std::fabs(w[j]));
+        }
       if (!finite) {  // no bound: the row is always re-scored
         scale_[r] = 0;
         errK_[r] = std::numeric_limits<float>::infinity();
@@ -139,17 +167,9 @@ LmHeadInt8::LmHeadInt8(const uint16_t* f16, const float* f32, size_t rows, size_
         continue;
       }
       const float s = static_cast<float>(A / 127);
-      int8_t* qr = q_.get() + r * stride_;
       double e = 0;
       int64_t absSum = 0, sum = 0;
-      for (size_t j = 0; j < cols; j++) {
-        // Round half to even (the default rounding mode); e_i is measured on the codes actually stored.
-        const double qd = s > 0 ? std::clamp(roundEven(w[j] / static_cast<double>(s)), -127.0, 127.0) : 0.0;
-        qr[j] = static_cast<int8_t>(qd);
-        e = std::max(e, std::fabs(w[j] - static_cast<double>(s) * qd));  // s * q is exact in float64
-        absSum += qr[j] < 0 ? -qr[j] : qr[j];
-        sum += qr[j];
-      }
+      quantRow(isa_, w.data(), cols, s, q_.get() + r * stride_, e, absSum, sum);
       scale_[r] = s;
       errK_[r] = roundUp((e + rounding * (A + 127.0 * static_cast<double>(s))) * kSlack);
       absQ_[r] = roundUp(static_cast<double>(s) * static_cast<double>(absSum) * kSlack);

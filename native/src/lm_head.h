@@ -103,4 +103,10 @@ void lmHeadApproxF32Avx512(const int8_t* q, size_t stride, const float* scale, c
 void lmHeadApproxInt8Portable(const int8_t* q, size_t stride, const uint8_t* u, int32_t* acc, size_t v0, size_t v1);
 void lmHeadApproxInt8Avx512(const int8_t* q, size_t stride, const uint8_t* u, int32_t* acc, size_t v0, size_t v1);
 
+/** One f16 row as float64 into w, max |w| into absMax (which it starts from), finite &= no inf / NaN. */
+void lmHeadRowF16Avx512(const uint16_t* w16, size_t cols, double* w, double& absMax, bool& finite);
+// Codes of one row for the int8 copy (accumulates into e = max |w - s q|, sum |q|, sum q).
+void lmHeadQuantRowPortable(const double* w, size_t cols, double s, int8_t* q, double& e, int64_t& absSum, int64_t& sum);
+void lmHeadQuantRowAvx512(const double* w, size_t cols, double s, int8_t* q, double& e, int64_t& absSum, int64_t& sum);
+
 }  // namespace bitlens

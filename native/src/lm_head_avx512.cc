@@ -2,6 +2,8 @@
 // kernels_avx512.cc and called only when the CPU has them. Rows are padded to 64 int8 codes.
 #include <immintrin.h>
 
+#include <cmath>
+
 #include "lm_head.h"
 
 namespace bitlens {
@@ -48,6 +50,66 @@ void lmHeadApproxInt8Avx512(const int8_t* q, size_t stride, const uint8_t* u, in
     acc[2 * (v - v0)] = _mm512_reduce_add_epi32(_mm512_add_epi32(a0, a1));
     acc[2 * (v - v0) + 1] = _mm512_reduce_add_epi32(_mm512_add_epi32(b0, b1));
   }
+}
+
+// One f16 row as float64 (exact), its absmax, and whether every value is finite (exponent != 31).
+void lmHeadRowF16Avx512(const uint16_t* w16, size_t cols, double* w, double& absMax, bool& finite) {
+  __m512 vmax = _mm512_setzero_ps();
+  const __m256i expMask = _mm256_set1_epi16(0x7c00);
+  __m256i special = _mm256_setzero_si256();
+  size_t j = 0;
+  for (; j + 16 <= cols; j += 16) {
+    const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w16 + j));
+    special = _mm256_or_si256(special, _mm256_cmpeq_epi16(_mm256_and_si256(h, expMask), expMask));
+    const __m512 f = _mm512_cvtph_ps(h);
+    vmax = _mm512_max_ps(vmax, _mm512_abs_ps(f));
+    _mm512_storeu_pd(w + j, _mm512_cvtps_pd(_mm512_castps512_ps256(f)));
+    _mm512_storeu_pd(w + j + 8, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(f), 1))));
+  }
+  alignas(64) float ml[16];
+  _mm512_store_ps(ml, vmax);
+  double A = absMax;
+  for (int i = 0; i < 16; i++) A = ml[i] > A ? ml[i] : A;
+  bool ok = finite && _mm256_testz_si256(special, special);
+  for (; j < cols; j++) {
+    w[j] = halfToFloat(w16[j]);
+    ok = ok && std::isfinite(w[j]);
+    A = std::fabs(w[j]) > A ? std::fabs(w[j]) : A;
+  }
+  absMax = A;
+  finite = ok;
+}
+
+// The int8 copy's codes, eight float64 lanes at a time: division, round half to even (roundscale),
+// clamp, error and sums exactly as lmHeadQuantRowPortable (same IEEE operations; the tail is its).
+void lmHeadQuantRowAvx512(const double* w, size_t cols, double s, int8_t* q, double& e, int64_t& absSum, int64_t& sum) {
+  const __m512d vs = _mm512_set1_pd(s), lo = _mm512_set1_pd(-127), hi = _mm512_set1_pd(127);
+  __m512d ve = _mm512_set1_pd(e);
+  __m512i va = _mm512_setzero_si512(), vq = va;
+  size_t j = 0;
+  for (; j + 8 <= cols; j += 8) {
+    const __m512d x = _mm512_loadu_pd(w + j);
+    const __m512d r = _mm512_roundscale_pd(_mm512_div_pd(x, vs), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    const __m512d qd = _mm512_min_pd(hi, _mm512_max_pd(lo, r));
+    ve = _mm512_max_pd(ve, _mm512_abs_pd(_mm512_sub_pd(x, _mm512_mul_pd(vs, qd))));
+    const __m256i qi = _mm512_cvtpd_epi32(qd);  // integers: exact
+    _mm_storel_epi64(reinterpret_cast<__m128i*>(q + j), _mm256_cvtepi32_epi8(qi));
+    const __m512i q64 = _mm512_cvtepi32_epi64(qi);
+    va = _mm512_add_epi64(va, _mm512_abs_epi64(q64));
+    vq = _mm512_add_epi64(vq, q64);
+  }
+  // Lane by lane (GCC 12 warns on the reduce intrinsics' headers under -Wall).
+  alignas(64) double el[8];
+  alignas(64) int64_t al[8], ql[8];
+  _mm512_store_pd(el, ve);
+  _mm512_store_si512(al, va);
+  _mm512_store_si512(ql, vq);
+  for (int i = 0; i < 8; i++) {
+    e = el[i] > e ? el[i] : e;
+    absSum += al[i];
+    sum += ql[i];
+  }
+  if (j < cols) lmHeadQuantRowPortable(w + j, cols - j, s, q + j, e, absSum, sum);
 }
 
 }  // namespace bitlens

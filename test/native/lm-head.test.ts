@@ -95,6 +95,24 @@ describe('screened LM head: the bound', () => {
     });
   }
 
+  it('builds the same int8 copy on every path: int8-mode estimates and bounds are bit-identical to portable', () => {
+    const table = toF16(w);
+    table[3 * COLS + 17] = 0x7c00; // +inf: a row without a bound (always re-scored)
+    const build = (isa: string) => new (addon().LmHead)(table, ROWS, COLS, { isa: isa as never, mode: 'int8', threads: 2 });
+    const ref = build('portable');
+    for (const isa of isas().filter((x) => x !== 'portable')) {
+      const head = build(isa);
+      for (const kind of HIDDEN) {
+        const h = hidden(kind, new Rng(kind.length + 1));
+        const a = head.approx(h)!;
+        const b = ref.approx(h)!;
+        expect(a.zhat, `${isa} ${kind}`).toEqual(b.zhat);
+        expect(a.bound, `${isa} ${kind}`).toEqual(b.bound);
+        expect(a.bound[3]).toBe(Infinity);
+      }
+    }
+  });
+
   it('refuses a non-finite h (approx null) and the screened head then runs in full', () => {
     const h = hidden('gaussian', new Rng(3));
     h[5] = NaN;
