@@ -5,11 +5,12 @@ import type { RunOptions } from '../engine/common/api.js';
 import { createEngine, type NodeEngine } from '../engine/node/engine.js';
 import { deviceLine, mib } from './format.js';
 import { MATMUL_MODES, type MatMulMode } from '../engine/node/graph/ops.js';
+import { LM_HEADS, type LmHeadChoice } from '../engine/node/native/cpu-model.js';
 import { openModelArg } from './open-model.js';
 import { cpuBackend, device, experiment, kvBits, num, oneOf, parse, runScheme, scheme } from './options.js';
 
 export const BENCH_USAGE = `bitlens bench [--model DIR|HF-DIR|FILE.gguf] [--scheme S] [--device D] [--cpu-backend auto|ort|native] [--kv-bits 16|8|4|3]
-              [--prompt-tokens N] [--gen-tokens N] [--threads N] [--lut-gemm] [--matmul fp32|int8-exact|int8-approx] [--verify] [--json]
+              [--prompt-tokens N] [--gen-tokens N] [--threads N] [--lut-gemm] [--matmul fp32|int8-exact|int8-approx] [--lm-head screened|full] [--verify] [--json]
               [--experiment v2-retrofit-w16a4]`;
 
 /**
@@ -51,11 +52,13 @@ export async function bench(argv: string[]): Promise<void> {
     verify: { type: 'boolean' },
     experiment: { type: 'string' },
     'cpu-backend': { type: 'string' },
+    'lm-head': { type: 'string' },
   });
   const promptTokens = num('prompt-tokens', o['prompt-tokens'], { integer: true, min: 1 }) ?? 128;
   const genTokens = num('gen-tokens', o['gen-tokens'], { integer: true, min: 2 }) ?? 64;
   const threads = num('threads', o.threads, { integer: true, min: 1 });
   oneOf('matmul', o.matmul, MATMUL_MODES);
+  oneOf('lm-head', o['lm-head'], LM_HEADS);
   const exp = experiment(o.experiment);
   const backend = cpuBackend(o['cpu-backend']);
   const requested = { scheme: scheme(o.scheme), kvBits: kvBits(o['kv-bits']), device: device(o.device) };
@@ -68,6 +71,7 @@ export async function bench(argv: string[]): Promise<void> {
     sessionConfig: o['lut-gemm'] ? { 'mlas.use_lut_gemm': '1' } : undefined,
     matmul: o['matmul'] as MatMulMode | undefined,
     cpuBackend: backend,
+    lmHead: o['lm-head'] as LmHeadChoice | undefined,
   });
   const loadMs = performance.now() - t0;
   const c = engine.info.config as { vocab_size: number; eos_token_id: number | number[] };
@@ -79,8 +83,15 @@ export async function bench(argv: string[]): Promise<void> {
   const sampling = { maxTokens: genTokens, temperature: 0, topK: 0, topP: 1, repetitionPenalty: 1, stop: [] };
   try {
     await engine.generateFromIds(prompt.slice(0, 8), { ...sampling, maxTokens: 4 }, undefined, undefined, { ignoreEos: true }); // warm-up
+    const head0 = engine.lmHeadStats();
     const r = await engine.generateFromIds(prompt, sampling, undefined, undefined, { ignoreEos: true });
     const s = r.stats;
+    const head1 = engine.lmHeadStats();
+    // Screened LM head (native CPU): rows computed exactly per generated token in the measured run.
+    const lmHead: { lmHead: 'screened' | 'full'; lmHeadRowsPerToken?: number; lmHeadInt8Bytes?: number } =
+      head0 && head1
+        ? { lmHead: 'screened', lmHeadRowsPerToken: +((head1.rescoredRows - head0.rescoredRows) / Math.max(1, head1.steps - head0.steps)).toFixed(1), lmHeadInt8Bytes: head1.bytes }
+        : { lmHead: 'full' };
     const result = {
       model: engine.info.name,
       scheme: run.scheme,
@@ -100,6 +111,7 @@ export async function bench(argv: string[]): Promise<void> {
       weightBytesFp16: engine.info.weightBytesFp16,
       kvCacheBytes: s.kvCacheBytes,
       peakRssBytes: process.resourceUsage().maxRSS * 1024,
+      ...lmHead,
     };
     const verification = o.verify ? await verifyAgainstCpu(engine, dir, run, prompt.slice(0, 16)) : undefined;
     if (o.json) {
@@ -114,6 +126,7 @@ export async function bench(argv: string[]): Promise<void> {
         `prefill: ${result.promptTokens} tokens, TTFT ${result.timeToFirstTokenMs} ms, ${result.prefillTokensPerSec} tok/s`,
         `decode: ${result.generatedTokens} tokens, ${result.decodeTokensPerSec} tok/s (${result.decodeMsPerToken} ms/token)`,
         `weights: ${mib(result.weightBytesPacked)} as stored (fp16 would be ${mib(result.weightBytesFp16)}); KV cache ${mib(result.kvCacheBytes)}`,
+        ...(lmHead.lmHeadInt8Bytes !== undefined ? [`LM head: screened, ${lmHead.lmHeadRowsPerToken} rows re-scored per token (int8 copy ${mib(lmHead.lmHeadInt8Bytes)})`] : []),
         `peak RSS: ${mib(result.peakRssBytes)}`,
       ].join('\n') + '\n',
     );

@@ -64,13 +64,15 @@ function main() {
   const arch = process.arch;
   // Instruction-set translation units, tried in order; one that does not compile (old compiler,
   // untested target) is left out with a warning and the addon falls back to the next path.
+  // A unit is every source named *_<isa>.cc (kernels_avx2.cc, lm_head_avx2.cc, ...), all or none.
   const isaUnits = [];
   if (arch === 'x64') {
-    isaUnits.push({ file: 'kernels_avx2.cc', define: '-DBITLENS_HAVE_X86_KERNELS', flags: ['-mavx2', '-mfma', '-mf16c'] });
-    isaUnits.push({ file: 'kernels_avx512.cc', define: '-DBITLENS_HAVE_AVX512_KERNELS', flags: ['-mavx512f', '-mavx512bw', '-mavx512vl', '-mavx512vnni', '-mavx2', '-mfma', '-mf16c'], needs: 'kernels_avx2.cc' });
+    isaUnits.push({ suffix: '_avx2.cc', define: '-DBITLENS_HAVE_X86_KERNELS', flags: ['-mavx2', '-mfma', '-mf16c'] });
+    isaUnits.push({ suffix: '_avx512.cc', define: '-DBITLENS_HAVE_AVX512_KERNELS', flags: ['-mavx512f', '-mavx512bw', '-mavx512vl', '-mavx512vnni', '-mavx2', '-mfma', '-mf16c'], needs: '_avx2.cc' });
   } else if (arch === 'arm64') {
-    isaUnits.push({ file: 'kernels_neon.cc', define: '-DBITLENS_HAVE_NEON_KERNELS', flags: [] });
+    isaUnits.push({ suffix: '_neon.cc', define: '-DBITLENS_HAVE_NEON_KERNELS', flags: [] });
   }
+  const isaSuffixes = ['_avx2.cc', '_avx512.cc', '_neon.cc'];
   const base = [
     '-std=c++17', '-O3', '-fPIC', '-fvisibility=hidden', '-pthread',
     // Exactness: the quantizers must round like engine/common (no fused multiply-add, no fast-math).
@@ -103,15 +105,17 @@ function main() {
   const built = new Set();
   for (const u of isaUnits) {
     if (u.needs && !built.has(u.needs)) continue;
+    const files = readdirSync(src).filter((f) => f.endsWith(u.suffix)).sort();
     try {
-      objects.push(compile(u.file, [...base, ...u.flags]));
+      const objs = files.map((f) => compile(f, [...base, ...u.flags]));
+      objects.push(...objs);
       defines.push(u.define);
-      built.add(u.file);
+      built.add(u.suffix);
     } catch {
-      console.warn(`bitlens: ${u.file} did not compile with ${cxx}; building without it (slower kernels)`);
+      console.warn(`bitlens: ${files.join(', ')} did not compile with ${cxx}; building without them (slower kernels)`);
     }
   }
-  const common = readdirSync(src).filter((f) => f.endsWith('.cc') && !f.startsWith('kernels_'));
+  const common = readdirSync(src).filter((f) => f.endsWith('.cc') && !isaSuffixes.some((x) => f.endsWith(x)));
   for (const f of common) {
     try {
       objects.push(compile(f, [...base, ...defines]));
@@ -130,7 +134,7 @@ function main() {
   } catch {
     skip(`${cxx} could not link ${path.relative(root, target)}`);
   }
-  console.log(`bitlens: built ${path.relative(root, target)} (${arch}; kernels: portable${[...built].map((f) => `, ${f.slice(8, -3)}`).join('')})`);
+  console.log(`bitlens: built ${path.relative(root, target)} (${arch}; kernels: portable${[...built].map((x) => `, ${x.slice(1, -3)}`).join('')})`);
 }
 
 try {

@@ -38,7 +38,7 @@ import type { Scheme } from '../engine/common/scheme.js';
 import { createEngine } from '../engine/node/engine.js';
 import { exportGguf } from '../engine/node/import/export-gguf.js';
 import { loadModelDir } from '../engine/node/model-dir.js';
-import { NativeCpuModel } from '../engine/node/native/cpu-model.js';
+import { LM_HEADS, NativeCpuModel, type LmHeadChoice } from '../engine/node/native/cpu-model.js';
 
 interface EngineSpec {
   label: string;
@@ -109,21 +109,29 @@ interface Runner {
 
 function nativeRunner(a: WorkerArgs, spec: EngineSpec): Runner {
   let model: NativeCpuModel;
+  // LM head of the native engines: screened (default; greedy needs the top 1) or full, from
+  // BITLENS_RACE_LM_HEAD so both can be raced without new engine names.
+  const lmHead = (process.env.BITLENS_RACE_LM_HEAD ?? 'screened') as LmHeadChoice;
+  if (!(LM_HEADS as readonly string[]).includes(lmHead)) throw new RangeError(`BITLENS_RACE_LM_HEAD must be one of ${LM_HEADS.join(', ')}`);
+  const need = { k: 1, repetitionPenalty: 1, context: [] };
   return {
     async load() {
       const m = await loadModelDir(a.model);
-      model = new NativeCpuModel(m.weights, { scheme: spec.scheme!, kvBits: 16, threads: a.threads, taps: spec.taps });
+      model = new NativeCpuModel(m.weights, { scheme: spec.scheme!, kvBits: 16, threads: a.threads, taps: spec.taps, lmHead });
     },
     async prefill(ids) {
       model.reset();
-      return argmax(model.forward(ids));
+      return argmax(model.forward(ids, need));
     },
     async step(t) {
-      const logits = model.forward([t]);
+      const logits = model.forward([t], need);
       if (spec.taps) void model.lastTaps; // the inspector reads them every step
       return argmax(logits);
     },
-    note: () => `kernels ${model.isa}, ${model.threads} threads`,
+    note: () => {
+      const h = model.headStats;
+      return `kernels ${model.isa}, ${model.threads} threads, LM head ${lmHead}${h && h.steps ? ` (${(h.rescoredRows / h.steps).toFixed(0)} rows re-scored per token)` : ''}`;
+    },
   };
 }
 

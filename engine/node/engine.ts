@@ -16,6 +16,7 @@ import {
 } from '../common/api.js';
 import { configToJson, type ModelConfig } from '../common/config.js';
 import { sampleToken, seededRandom, validateSampling } from '../common/sampling.js';
+import { logitsNeed } from '../common/lm-head-screen.js';
 import { EXPERIMENTS, experimentNote } from '../common/experiment.js';
 import { SCHEMES } from '../common/scheme.js';
 import type { ModelWeights } from '../common/weights.js';
@@ -26,13 +27,14 @@ import { kvCacheBytes } from './kv-cache.js';
 import { loadModelDir } from './model-dir.js';
 import { projectionStats, weightBytes } from './model-info.js';
 import { loadNativeAddon } from './native/addon.js';
+import { LM_HEADS, type LmHeadChoice } from './native/cpu-model.js';
 import { NativeStepRunner, nativeUnsupported } from './native/native-runner.js';
 import { compileFor, openOrtRunner } from './ort-runner.js';
-import type { StepOutput, StepRunner } from './step-runner.js';
+import type { LmHeadStats, StepOutput, StepRunner } from './step-runner.js';
 import { TextCodec } from './tokenizer.js';
 import { StreamingText } from './streaming-text.js';
 
-export type { StepOutput, StepRunner } from './step-runner.js';
+export type { LmHeadStats, StepOutput, StepRunner } from './step-runner.js';
 
 export const CPU_BACKENDS = ['auto', 'ort', 'native'] as const;
 export type CpuBackend = (typeof CPU_BACKENDS)[number];
@@ -72,6 +74,13 @@ export interface EngineOptions {
    * native when the addon loads and supports the run, else ONNX Runtime with the reason in deviceNote.
    */
   cpuBackend?: CpuBackend;
+  /**
+   * LM head of the native CPU backend during generation: 'screened' (default) computes int8
+   * approximate logits with rigorous bounds and re-scores in F16 only the rows the sampler can pick
+   * (same tokens as 'full'; +1 byte per head weight of memory), 'full' every row in F16. forward()
+   * always returns every logit. Other backends ignore it.
+   */
+  lmHead?: LmHeadChoice;
 }
 
 const now = () => performance.now();
@@ -91,6 +100,8 @@ export interface NodeEngine extends Engine {
    */
   forward(ids: number[], fresh?: boolean): Promise<StepOutput>;
   generateFromIds(prompt: number[], sampling: SamplingOptions, onStep?: (step: GenerationStep) => void, signal?: AbortSignal, raw?: RawGenerationOptions): Promise<GenerationResult>;
+  /** The screened LM head's counters since the engine opened (undefined when it has none). Benchmarks. */
+  lmHeadStats(): LmHeadStats | undefined;
 }
 
 class StepEngine implements NodeEngine {
@@ -165,7 +176,7 @@ class StepEngine implements NodeEngine {
       });
 
       if (signal?.aborted) return finish('cancelled');
-      let out = await this.runner.step(prompt);
+      let out = await this.runner.step(prompt, logitsNeed(sampling, context));
       tFirst = now();
       for (;;) {
         if (signal?.aborted) return finish('cancelled');
@@ -185,11 +196,15 @@ class StepEngine implements NodeEngine {
         }
         await yieldToEventLoop(); // lets an abort (timer, message) land between steps
         if (signal?.aborted) return finish('cancelled');
-        out = await this.runner.step([tokenId]);
+        out = await this.runner.step([tokenId], logitsNeed(sampling, context));
       }
     } finally {
       this.busy = false;
     }
+  }
+
+  lmHeadStats(): LmHeadStats | undefined {
+    return this.runner.lmHeadStats?.();
   }
 
   async close(): Promise<void> {
@@ -208,7 +223,7 @@ async function openCpuRunner(name: string, weights: ModelWeights, run: RunOption
     whyNot = unsupported ?? (addon.available ? undefined : addon.reason);
     if (!whyNot || backend === 'native') {
       // cpuBackend 'native' with a missing addon throws NativeUnavailableError here.
-      const runner = new NativeStepRunner(weights, run, opts.threads);
+      const runner = new NativeStepRunner(weights, run, opts.threads, opts.lmHead);
       return { runner, note: `cpu: native kernels (${runner.isa})` };
     }
   }
@@ -227,6 +242,9 @@ export async function createEngine(modelDir: string, run: RunOptions, opts: Engi
   validateRunOptions(run);
   if (opts.cpuBackend !== undefined && !(CPU_BACKENDS as readonly string[]).includes(opts.cpuBackend)) {
     throw new RangeError(`unknown cpuBackend ${JSON.stringify(opts.cpuBackend)} (expected one of ${CPU_BACKENDS.join(', ')})`);
+  }
+  if (opts.lmHead !== undefined && !(LM_HEADS as readonly string[]).includes(opts.lmHead)) {
+    throw new RangeError(`unknown lmHead ${JSON.stringify(opts.lmHead)} (expected one of ${LM_HEADS.join(', ')})`);
   }
   const model = await loadModelDir(modelDir);
   const c = model.config;

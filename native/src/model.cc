@@ -270,7 +270,10 @@ void Model::forward(const std::vector<int32_t>& ids, float* logits) {
   rmsNorm(&hs[last * d], norm_.data(), d, c_.eps, hn.data());
   std::vector<float> hf(hn.begin(), hn.end());
   const double th = nowMs();
-  pool_->parallelFor(c_.vocab, [&](size_t v0, size_t v1) {
+  std::optional<HeadRequest> req = std::move(headReq_);
+  headReq_.reset();
+  if (head8_ && req) head8_->screened(*pool_, hf.data(), *req, logits);
+  else pool_->parallelFor(c_.vocab, [&](size_t v0, size_t v1) {
     if (headF16_ || headF32_) {
       if (headF16_) lmHeadF16(isa, headF16_, d, hf.data(), logits, v0, v1);
       else lmHeadF32(isa, headF32_, d, hf.data(), logits, v0, v1);
@@ -282,6 +285,11 @@ void Model::forward(const std::vector<int32_t>& ids, float* logits) {
   });
   prof_.lmHead += nowMs() - th;
   prof_.other += (th - tStart) - (prof_.quant - before.quant) - (prof_.matmul - before.matmul) - (prof_.attention - before.attention);
+}
+
+void Model::enableScreenedHead(LmHeadMode mode) {
+  const bool own = headF16_ || headF32_;  // else tied to the embedding
+  head8_ = std::make_unique<LmHeadInt8>(own ? headF16_ : embedF16_, own ? headF32_ : embedF32_, c_.vocab, c_.d, run_.isa, mode, *pool_);
 }
 
 }  // namespace bitlens

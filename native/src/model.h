@@ -7,10 +7,12 @@
 #include <cstdint>
 #include <initializer_list>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "kernels.h"
+#include "lm_head.h"
 #include "pool.h"
 
 namespace bitlens {
@@ -67,6 +69,12 @@ class Model {
   /** Bytes of ternary weights the model copied (padded rows); 0 when it reads the caller's buffers. */
   size_t weightBytes() const;
   const Profile& profile() const { return prof_; }
+  /** Builds the int8 copy of the LM head (lm_head.h): from then on a requestHead() screens the head. */
+  void enableScreenedHead(LmHeadMode mode);
+  /** The int8 LM head, null unless enabled. */
+  const LmHeadInt8* screenedHead() const { return head8_.get(); }
+  /** The next forward() returns only what `req` needs (candidates exact, the rest -inf); nullopt: full logits. */
+  void requestHead(std::optional<HeadRequest> req) { headReq_ = std::move(req); }
 
  private:
   struct Act;  // per-forward scratch
@@ -100,6 +108,8 @@ class Model {
   std::vector<uint32_t> active_;
   std::vector<double> xscale_;
   Profile prof_;
+  std::unique_ptr<LmHeadInt8> head8_;
+  std::optional<HeadRequest> headReq_;
 };
 
 }  // namespace bitlens

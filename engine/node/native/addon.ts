@@ -35,8 +35,37 @@ export interface NativeProfile {
   other: number;
 }
 
+/** What the sampler needs (lm-head-screen.ts LogitsNeed) in the addon's types. */
+export interface NativeLogitsNeed {
+  k: number;
+  penalty: number;
+  context: Int32Array;
+}
+
+/** The screened LM head's counters: forwards that screened it, rows computed exactly, bytes of the int8 copy. */
+export interface NativeHeadStats {
+  steps: number;
+  rescoredRows: number;
+  bytes: number;
+}
+
+/** The int8 LM head on its own (tests, benchmarks): approx() bounds |exact() - zhat| by bound, row by row. */
+export interface NativeLmHead {
+  /** null when h admits no bound (non-finite, or large enough to overflow float32 sums). */
+  approx(h: Float32Array): { zhat: Float64Array; bound: Float64Array } | null;
+  exact(h: Float32Array): Float32Array;
+  /** candidates: the rows computed exactly (null: the full head ran). */
+  screened(h: Float32Array, need: NativeLogitsNeed): { logits: Float32Array; candidates: Int32Array | null };
+  readonly bytes: number;
+}
+
+export type NativeLmHeadMode = 'f32' | 'int8';
+
 export interface NativeModelHandle {
-  forward(ids: Int32Array): Float32Array;
+  /** With `need` and the screened head: exact logits for the rows the sampler can pick, -Infinity elsewhere. */
+  forward(ids: Int32Array, need?: NativeLogitsNeed): Float32Array;
+  /** null with the full head (run.lmHead 'full'). */
+  headStats(): NativeHeadStats | null;
   reset(): void;
   taps(): NativeLayerTaps[];
   profile(): NativeProfile;
@@ -54,6 +83,10 @@ export interface NativeAddon {
   /** Integer products of packed ternary rows (docs/model-format.md layout) with `batch` int8 vectors. */
   ternaryMatmul(packed: Uint8Array, rows: number, cols: number, xq: Int8Array, batch: number, isa?: NativeIsa): Int32Array;
   NativeModel: new (spec: object, run: object) => NativeModelHandle;
+  /** mode: 'int8' (h as two int8 digits, VNNI) or 'f32'; default int8 on avx512, else f32. */
+  LmHead: new (table: Uint16Array | Float32Array, rows: number, cols: number, options?: { isa?: NativeIsa; threads?: number; mode?: NativeLmHeadMode }) => NativeLmHead;
+  /** The candidate rule of native/src/lm_head.h on given intervals (compare with lm-head-screen.ts). */
+  screenCandidates(zhat: Float64Array, bound: Float64Array, need: NativeLogitsNeed): Int32Array;
 }
 
 export type NativeStatus = { available: true; addon: NativeAddon; cpu: NativeCpuInfo; path: string } | { available: false; reason: string };

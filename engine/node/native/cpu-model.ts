@@ -8,7 +8,21 @@ import type { KvBits, LayerTaps, Site, TapFrame } from '../../common/api.js';
 import { SITES } from '../../common/api.js';
 import { schemeUsesHadamard, siteQuantizer, type Scheme } from '../../common/scheme.js';
 import type { ModelWeights } from '../../common/weights.js';
-import { checkIsa, requireNativeAddon, type NativeIsa, type NativeLayerTaps, type NativeModelHandle, type NativeProfile } from './addon.js';
+import type { LogitsNeed } from '../../common/lm-head-screen.js';
+import {
+  checkIsa,
+  requireNativeAddon,
+  type NativeHeadStats,
+  type NativeIsa,
+  type NativeLayerTaps,
+  type NativeLmHeadMode,
+  type NativeModelHandle,
+  type NativeProfile,
+} from './addon.js';
+
+export const LM_HEADS = ['screened', 'full'] as const;
+/** 'screened': an int8 copy of the head (+1 byte per weight) screens the rows a `need` asks for; 'full': every row in F16. */
+export type LmHeadChoice = (typeof LM_HEADS)[number];
 
 export interface NativeCpuOptions {
   scheme: Scheme;
@@ -19,6 +33,10 @@ export interface NativeCpuOptions {
   isa?: NativeIsa;
   /** Keep the quantizer inputs of the last token of every forward() (inspector). */
   taps?: boolean;
+  /** LM head (default 'screened'; it only acts on forward() calls given a LogitsNeed). */
+  lmHead?: LmHeadChoice;
+  /** How the screened head computes its approximate logits (default: int8 on avx512, else f32). Benchmarks. */
+  lmHeadMode?: NativeLmHeadMode;
 }
 
 export class NativeCpuModel {
@@ -49,26 +67,35 @@ export class NativeCpuModel {
       threads,
       isa: opts.isa === undefined ? undefined : checkIsa(opts.isa),
       taps: opts.taps ?? false,
+      lmHead: opts.lmHead ?? 'screened',
+      lmHeadMode: opts.lmHeadMode,
     };
+    if (!(LM_HEADS as readonly string[]).includes(run.lmHead)) throw new RangeError(`unknown lmHead ${JSON.stringify(run.lmHead)} (expected one of ${LM_HEADS.join(', ')})`);
     this.handle = new addon.NativeModel(spec, run);
     this.scheme = opts.scheme;
     this.kvBits = opts.kvBits;
     this.tapsOn = run.taps;
   }
 
-  /** Runs the tokens after the cached ones and returns the logits of the last token. */
-  forward(tokenIds: number[] | Int32Array): Float32Array {
+  /**
+   * Runs the tokens after the cached ones and returns the logits of the last token. With `need`
+   * and the screened head, only the rows the sampler can pick are exact (bit-identical to the full
+   * head) and the others are -Infinity; without it, every logit.
+   */
+  forward(tokenIds: number[] | Int32Array, need?: LogitsNeed): Float32Array {
     if (tokenIds.length === 0) throw new RangeError('forward() needs at least one token');
     for (const id of tokenIds) if (!Number.isInteger(id)) throw new RangeError(`token id ${id} is not an integer`);
-    return this.handle.forward(tokenIds instanceof Int32Array ? tokenIds : Int32Array.from(tokenIds));
+    const ids = tokenIds instanceof Int32Array ? tokenIds : Int32Array.from(tokenIds);
+    if (!need) return this.handle.forward(ids);
+    return this.handle.forward(ids, { k: need.k, penalty: need.repetitionPenalty, context: Int32Array.from(need.context) });
   }
 
   /**
    * One engine step (engine.ts StepOutput): forward() plus, with taps on, the last token's TapFrame
    * in float32 as the inspector consumes it.
    */
-  step(tokenIds: number[]): { logits: Float32Array; taps?: TapFrame } {
-    const logits = this.forward(tokenIds);
+  step(tokenIds: number[], need?: LogitsNeed): { logits: Float32Array; taps?: TapFrame } {
+    const logits = this.forward(tokenIds, need);
     if (!this.tapsOn) return { logits };
     const f32 = (x: Float64Array | undefined) => (x ? Float32Array.from(x) : undefined);
     const layers = this.handle.taps().map((t) => {
@@ -106,6 +133,11 @@ export class NativeCpuModel {
   /** Milliseconds spent per phase (quantizers, ternary products, attention, LM head, rest) so far. */
   get profile(): NativeProfile {
     return this.handle.profile();
+  }
+
+  /** The screened LM head's counters (undefined with lmHead 'full'). */
+  get headStats(): NativeHeadStats | undefined {
+    return this.handle.headStats() ?? undefined;
   }
 
   /** Bytes of ternary weights in the kernel layout. */

@@ -1,17 +1,18 @@
 // The native CPU step runner (NativeCpuModel on the native kernels) and what it cannot run: the
 // engine picks ONNX Runtime instead (cpuBackend 'auto') or refuses (cpuBackend 'native').
 import type { RunOptions } from '../../common/api.js';
+import type { LogitsNeed } from '../../common/lm-head-screen.js';
 import type { ModelWeights } from '../../common/weights.js';
 import type { OrtOptions } from '../ort-runner.js';
-import type { StepOutput, StepRunner } from '../step-runner.js';
-import { NativeCpuModel } from './cpu-model.js';
+import type { LmHeadStats, StepOutput, StepRunner } from '../step-runner.js';
+import { NativeCpuModel, type LmHeadChoice } from './cpu-model.js';
 
 export class NativeStepRunner implements StepRunner {
   private model: NativeCpuModel | undefined;
 
   /** Throws NativeUnavailableError when the addon is missing (the kernels copy the weights into their layout). */
-  constructor(weights: ModelWeights, run: RunOptions, threads?: number) {
-    this.model = new NativeCpuModel(weights, { scheme: run.scheme, kvBits: run.kvBits, taps: run.taps, threads });
+  constructor(weights: ModelWeights, run: RunOptions, threads?: number, lmHead?: LmHeadChoice) {
+    this.model = new NativeCpuModel(weights, { scheme: run.scheme, kvBits: run.kvBits, taps: run.taps, threads, lmHead });
   }
 
   /** The kernel path in use (avx512, avx2, neon, portable). */
@@ -32,8 +33,12 @@ export class NativeStepRunner implements StepRunner {
     this.live().reset();
   }
 
-  step(ids: number[]): StepOutput {
-    return this.live().step(ids);
+  step(ids: number[], need?: LogitsNeed): StepOutput {
+    return this.live().step(ids, need);
+  }
+
+  lmHeadStats(): LmHeadStats | undefined {
+    return this.live().headStats;
   }
 
   async dispose(): Promise<void> {
