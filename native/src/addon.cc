@@ -130,7 +130,15 @@ Napi::Value TernaryMatmul(const Napi::CallbackInfo& info) {
     for (size_t c = 0; c < cols; c++) sums[b] += xq.Data()[b * cols + c];
   }
   Napi::Int32Array out = Napi::Int32Array::New(env, batch * rows);
-  ternaryMatmulInt8(m, x.data(), sums.data(), batch, out.Data(), 0, rows);
+  // Optional row subset (the W_up skip's indexed path): the other outputs stay 0.
+  if (info.Length() > 6 && !info[6].IsUndefined()) {
+    auto idx = typed<Napi::Uint32Array>(env, info[6], napi_uint32_array, "rows");
+    for (size_t i = 0; i < idx.ElementLength(); i++)
+      if (idx.Data()[i] >= rows) throw Napi::RangeError::New(env, "ternaryMatmul: row index " + std::to_string(idx.Data()[i]) + " out of range");
+    ternaryMatmulInt8(m, x.data(), sums.data(), batch, out.Data(), 0, idx.ElementLength(), idx.Data());
+  } else {
+    ternaryMatmulInt8(m, x.data(), sums.data(), batch, out.Data(), 0, rows);
+  }
   return out;
 }
 

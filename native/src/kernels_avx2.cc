@@ -1,6 +1,8 @@
 // AVX2 kernels (compiled with -mavx2 -mfma -mf16c; called only when the CPU has them).
 #include <immintrin.h>
 
+#include <algorithm>
+
 #include "kernels.h"
 
 namespace bitlens {
@@ -22,52 +24,77 @@ inline float hsum(__m256 v) {
 
 // Up to 8 blocks of int16 partial sums (|each| <= 4 * 2 * 2 * 128 = 2048) before widening.
 constexpr size_t kInt16Blocks = 8;
+// Software prefetch as in kernels_avx512.cc: one per 64 B consumed, increasing addresses.
+constexpr size_t kPrefetchBytes = 2048;
+constexpr size_t kIdxAheadGroups = 2;
+
+// R rows at once share the activation loads (R = 2 keeps the accumulators in the 16 registers).
+template <int R>
+inline void dotRows(const uint8_t* const* w, const int8_t* x, size_t nblk, const uint8_t* pf, const uint8_t* const* pfRows, int32_t* dots) {
+  const __m256i mask = _mm256_set1_epi8(3), ones = _mm256_set1_epi16(1);
+  __m256i acc[R];
+  for (int i = 0; i < R; i++) acc[i] = _mm256_setzero_si256();
+  for (size_t k0 = 0; k0 < nblk; k0 += kInt16Blocks) {
+    const size_t k1 = k0 + kInt16Blocks < nblk ? k0 + kInt16Blocks : nblk;
+    __m256i part[R];
+    for (int i = 0; i < R; i++) part[i] = _mm256_setzero_si256();
+    for (size_t k = k0; k < k1; k++) {
+      const int8_t* xb = x + k * 128;
+      const __m256i x0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb));
+      const __m256i x1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb + 32));
+      const __m256i x2 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb + 64));
+      const __m256i x3 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb + 96));
+      // A block is 32 B per row: R / 2 lines per block, linear; by row, a line every other block.
+      if (pf) {
+        if (R == 1) {
+          if (!(k & 1)) _mm_prefetch(reinterpret_cast<const char*>(pf + k * 32), _MM_HINT_T0);
+        } else {
+          for (int i = 0; i < R / 2; i++) _mm_prefetch(reinterpret_cast<const char*>(pf + (k * R / 2 + i) * 64), _MM_HINT_T0);
+        }
+      } else if (pfRows && !(k & 1)) {
+        for (int i = 0; i < R; i++) _mm_prefetch(reinterpret_cast<const char*>(pfRows[i] + k * 32), _MM_HINT_T0);
+      }
+      for (int i = 0; i < R; i++) {
+        const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w[i] + k * 32));
+        __m256i p = _mm256_maddubs_epi16(_mm256_and_si256(v, mask), x0);
+        p = _mm256_add_epi16(p, _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(v, 2), mask), x1));
+        p = _mm256_add_epi16(p, _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(v, 4), mask), x2));
+        p = _mm256_add_epi16(p, _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(v, 6), mask), x3));
+        part[i] = _mm256_add_epi16(part[i], p);
+      }
+    }
+    for (int i = 0; i < R; i++) acc[i] = _mm256_add_epi32(acc[i], _mm256_madd_epi16(part[i], ones));
+  }
+  for (int i = 0; i < R; i++) dots[i] = hsum(acc[i]);
+}
+
+// Rows at positions [r, r + R) (of idx, or themselves) against every vector of the batch (see
+// kernels_avx512.cc).
+template <int R>
+inline void rowGroup(const TernaryMatrix& m, const int8_t* xq, const int32_t* xsum, size_t batch, int32_t* out, size_t r, size_t r1, const uint32_t* idx) {
+  const size_t nblk = m.colsPadded / 128;
+  size_t rows[R];
+  const uint8_t* w[R];
+  const uint8_t* pfRows[R];
+  for (int i = 0; i < R; i++) {
+    rows[i] = idx ? idx[r + i] : r + i;
+    w[i] = m.row(rows[i]);
+    if (idx) pfRows[i] = m.row(idx[std::min(r + kIdxAheadGroups * R + i, r1 - 1)]);
+  }
+  const uint8_t* pf = idx ? nullptr : w[0] + (R - 1) * m.rowBytes + kPrefetchBytes;
+  int32_t dots[R];
+  for (size_t b = 0; b < batch; b++) {
+    dotRows<R>(w, xq + b * m.colsPadded, nblk, b ? nullptr : pf, b || !idx ? nullptr : pfRows, dots);
+    for (int i = 0; i < R; i++) out[b * m.rows + rows[i]] = dots[i] - xsum[b];
+  }
+}
 
 }  // namespace
 
 void ternaryMatmulInt8Avx2(const TernaryMatrix& m, const int8_t* xq, const int32_t* xsum, size_t batch, int32_t* out, size_t r0, size_t r1, const uint32_t* idx) {
-  const size_t nblk = m.colsPadded / 128;
-  const __m256i mask = _mm256_set1_epi8(3), ones = _mm256_set1_epi16(1);
-  // Row pairs outside, activation vectors inside (see kernels_avx512.cc).
   size_t r = r0;
-  for (; r + 2 <= r1; r += 2) {
-    const size_t ra = idx ? idx[r] : r, rb = idx ? idx[r + 1] : r + 1;
-    const uint8_t* wa = m.row(ra);
-    const uint8_t* wb = m.row(rb);
-    for (size_t b = 0; b < batch; b++) {
-      const int8_t* x = xq + b * m.colsPadded;
-      __m256i acca = _mm256_setzero_si256(), accb = _mm256_setzero_si256();
-      for (size_t k0 = 0; k0 < nblk; k0 += kInt16Blocks) {
-        const size_t k1 = k0 + kInt16Blocks < nblk ? k0 + kInt16Blocks : nblk;
-        __m256i pa = _mm256_setzero_si256(), pb = _mm256_setzero_si256();
-        for (size_t k = k0; k < k1; k++) {
-          const int8_t* xb = x + k * 128;
-          const __m256i x0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb));
-          const __m256i x1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb + 32));
-          const __m256i x2 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb + 64));
-          const __m256i x3 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb + 96));
-          // Software prefetch a few blocks ahead (see kernels_avx512.cc).
-          _mm_prefetch(reinterpret_cast<const char*>(wa + k * 32 + 2048), _MM_HINT_T0);
-          _mm_prefetch(reinterpret_cast<const char*>(wb + k * 32 + 2048), _MM_HINT_T0);
-          const __m256i va = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wa + k * 32));
-          const __m256i vb = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wb + k * 32));
-          pa = _mm256_add_epi16(pa, _mm256_maddubs_epi16(_mm256_and_si256(va, mask), x0));
-          pb = _mm256_add_epi16(pb, _mm256_maddubs_epi16(_mm256_and_si256(vb, mask), x0));
-          pa = _mm256_add_epi16(pa, _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(va, 2), mask), x1));
-          pb = _mm256_add_epi16(pb, _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(vb, 2), mask), x1));
-          pa = _mm256_add_epi16(pa, _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(va, 4), mask), x2));
-          pb = _mm256_add_epi16(pb, _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(vb, 4), mask), x2));
-          pa = _mm256_add_epi16(pa, _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(va, 6), mask), x3));
-          pb = _mm256_add_epi16(pb, _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(vb, 6), mask), x3));
-        }
-        acca = _mm256_add_epi32(acca, _mm256_madd_epi16(pa, ones));
-        accb = _mm256_add_epi32(accb, _mm256_madd_epi16(pb, ones));
-      }
-      out[b * m.rows + ra] = hsum(acca) - xsum[b];
-      out[b * m.rows + rb] = hsum(accb) - xsum[b];
-    }
-  }
-  if (r < r1) ternaryMatmulInt8Portable(m, xq, xsum, batch, out, r, r1, idx);
+  for (; r + 2 <= r1; r += 2) rowGroup<2>(m, xq, xsum, batch, out, r, r1, idx);
+  if (r < r1) rowGroup<1>(m, xq, xsum, batch, out, r, r1, idx);
 }
 
 void lmHeadF16Avx2(const uint16_t* e16, size_t d, const float* h, float* out, size_t v0, size_t v1) {

@@ -49,6 +49,35 @@ describe('packed ternary x int8 products', () => {
     });
   }
 
+  // The SIMD kernels take rows in groups (4, then 2, then 1 on AVX-512; 2, then 1 on AVX2) and, for
+  // the W_up skip, rows by index; the addon's optional 7th argument reaches that path.
+  const matmulRows = (packed: Uint8Array, rows: number, cols: number, x: Int8Array, batch: number, isa: string, idx: Uint32Array) =>
+    (addon().ternaryMatmul as (...a: unknown[]) => Int32Array)(packed, rows, cols, x, batch, isa, idx);
+  for (const isa of isas()) {
+    it(`${isa}: every row-group tail (1..9 rows) and indexed row subsets equal the unpacked dot products`, () => {
+      const rng = new Rng(23);
+      for (const [rows, cols, batch] of [[1, 256, 1], [2, 512, 2], [3, 1024, 1], [5, 2560, 2], [6, 260, 1], [7, 2560, 1], [9, 6912, 1], [41, 1280, 3]] as const) {
+        const w = randomTernary(rng, rows * cols);
+        const x = randomInt8(rng, batch * cols);
+        const packed = packTernary(w, rows, cols);
+        const dot = (b: number, r: number) => {
+          let s = 0;
+          for (let c = 0; c < cols; c++) s += w[r * cols + c] * x[b * cols + c];
+          return s;
+        };
+        const want = Int32Array.from({ length: batch * rows }, (_, i) => dot(Math.floor(i / rows), i % rows));
+        expect(addon().ternaryMatmul(packed, rows, cols, x, batch, isa), `${rows}x${cols}`).toEqual(want);
+        // Ascending subsets with gaps of every size (what the W_up skip passes), and an unordered one.
+        for (const idx of [Uint32Array.from({ length: rows }, (_, r) => r).filter((r) => rng.nextU32() % 2 === 0), Uint32Array.from({ length: rows }, (_, r) => rows - 1 - r).filter((r) => r % 3 !== 1)]) {
+          const sub = new Int32Array(batch * rows);
+          for (let b = 0; b < batch; b++) for (const r of idx) sub[b * rows + r] = dot(b, r);
+          expect(matmulRows(packed, rows, cols, x, batch, isa, idx), `${rows}x${cols} rows ${[...idx]}`).toEqual(sub);
+        }
+      }
+      expect(() => matmulRows(new Uint8Array(4), 1, 16, new Int8Array(16), 1, isa, Uint32Array.of(1))).toThrow(/row index 1 out of range/);
+    });
+  }
+
   it('worst case sums (all weights +1 or -1, activations -128) do not overflow the int16 stages', () => {
     const cols = 6912;
     for (const isa of isas()) {
