@@ -90,14 +90,14 @@ Napi::Value Quantize(const Napi::CallbackInfo& info) {
   return o;
 }
 
-// hadamard(x: Float64Array | Float32Array, inverse?) in place over the whole array.
+// hadamard(x: Float64Array | Float32Array, inverse?, isa?) in place over the whole array.
 Napi::Value Hadamard(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!info[0].IsTypedArray()) throw Napi::TypeError::New(env, "hadamard: x must be a Float64Array or Float32Array");
   auto arr = info[0].As<Napi::TypedArray>();
   const bool inverse = info[1].IsBoolean() && info[1].As<Napi::Boolean>().Value();
   try {
-    const HadamardPlan plan = hadamardPlan(arr.ElementLength());
+    const HadamardPlan plan = hadamardPlan(arr.ElementLength(), parseIsa(env, info[2]));
     if (arr.TypedArrayType() == napi_float64_array) hadamardTransform(plan, arr.As<Napi::Float64Array>().Data(), inverse);
     else if (arr.TypedArrayType() == napi_float32_array) hadamardTransform(plan, arr.As<Napi::Float32Array>().Data(), inverse);
     else throw Napi::TypeError::New(env, "hadamard: x must be a Float64Array or Float32Array");

@@ -43,12 +43,17 @@ struct HadamardPlan {
   int K = 1;       // Paley factor order (1 for powers of two)
   size_t pow2 = 1; // Sylvester factor
   std::vector<int8_t> h; // K x K, +-1
+  Isa isa = Isa::Portable; // path of the float64 transform
 };
 /** Throws std::invalid_argument naming the width when there is no construction. */
-HadamardPlan hadamardPlan(size_t n);
+HadamardPlan hadamardPlan(size_t n, Isa isa = Isa::Portable);
 /** In place, x <- H_n x (or H_n^T x): butterflies in T's precision, H_K columns in float64. */
 void hadamardTransform(const HadamardPlan& plan, double* x, bool inverse = false);
 void hadamardTransform(const HadamardPlan& plan, float* x, bool inverse = false);
+// Per-ISA float64 transforms (the same operations per element in the same order, so the same bits);
+// for pow2 % 32 == 0 only (hadamardTransform falls back to the portable one otherwise).
+void hadamardF64Avx2(const HadamardPlan& plan, double* x, bool inverse);
+void hadamardF64Avx512(const HadamardPlan& plan, double* x, bool inverse);
 
 // ---- packed ternary x int8 -------------------------------------------------------------------
 

@@ -2,6 +2,8 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <cmath>
+#include <vector>
 
 #include "kernels.h"
 
@@ -148,6 +150,70 @@ void axpyF32Avx2(float a, const float* x, float* y, size_t n) {
   size_t i = 0;
   for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
   for (; i < n; i++) y[i] += a * x[i];
+}
+
+}  // namespace bitlens
+
+namespace bitlens {
+namespace {
+
+// Butterflies of one row as in kernels_avx512.cc (stages 1 and 2 inside a register).
+void butterfliesF64(double* row, size_t P) {
+  for (size_t j = 0; j < P; j += 4) {
+    __m256d x = _mm256_loadu_pd(row + j);
+    __m256d s = _mm256_permute_pd(x, 0x5);
+    x = _mm256_blend_pd(_mm256_add_pd(x, s), _mm256_sub_pd(s, x), 0xa);
+    s = _mm256_permute2f128_pd(x, x, 0x01);
+    x = _mm256_blend_pd(_mm256_add_pd(x, s), _mm256_sub_pd(s, x), 0xc);
+    _mm256_storeu_pd(row + j, x);
+  }
+  for (size_t len = 4; len < P; len <<= 1) {
+    for (size_t i = 0; i < P; i += len << 1) {
+      for (size_t j = i; j < i + len; j += 4) {
+        const __m256d a = _mm256_loadu_pd(row + j), b = _mm256_loadu_pd(row + j + len);
+        _mm256_storeu_pd(row + j, _mm256_add_pd(a, b));
+        _mm256_storeu_pd(row + j + len, _mm256_sub_pd(a, b));
+      }
+    }
+  }
+}
+
+inline __m256d signOf(int8_t h) { return _mm256_castsi256_pd(_mm256_set1_epi64x(static_cast<int64_t>(static_cast<uint64_t>(h < 0) << 63))); }
+
+}  // namespace
+
+void hadamardF64Avx2(const HadamardPlan& plan, double* x, bool inverse) {
+  const size_t P = plan.pow2, K = static_cast<size_t>(plan.K), n = K * P;
+  for (size_t r = 0; r < K; r++) butterfliesF64(x + r * P, P);
+  const __m256d norm = _mm256_set1_pd(1 / std::sqrt(static_cast<double>(n)));
+  if (K == 1) {
+    for (size_t i = 0; i < n; i += 4) _mm256_storeu_pd(x + i, _mm256_mul_pd(_mm256_loadu_pd(x + i), norm));
+    return;
+  }
+  // As kernels_avx512.cc: two rows of out by 16 columns in registers.
+  const int8_t* h = plan.h.data();
+  thread_local std::vector<double> out;
+  out.resize(n);
+  for (size_t i = 0; i < K; i += 2) {
+    for (size_t j0 = 0; j0 < P; j0 += 16) {
+      __m256d a[4], b[4];
+      for (int v = 0; v < 4; v++) a[v] = b[v] = _mm256_setzero_pd();
+      for (size_t l = 0; l < K; l++) {
+        const __m256d sa = signOf(inverse ? h[l * K + i] : h[i * K + l]), sb = signOf(inverse ? h[l * K + i + 1] : h[(i + 1) * K + l]);
+        const double* xl = x + l * P + j0;
+        for (int v = 0; v < 4; v++) {
+          const __m256d xv = _mm256_loadu_pd(xl + 4 * v);
+          a[v] = _mm256_add_pd(a[v], _mm256_xor_pd(xv, sa));
+          b[v] = _mm256_add_pd(b[v], _mm256_xor_pd(xv, sb));
+        }
+      }
+      for (int v = 0; v < 4; v++) {
+        _mm256_storeu_pd(out.data() + i * P + j0 + 4 * v, a[v]);
+        _mm256_storeu_pd(out.data() + (i + 1) * P + j0 + 4 * v, b[v]);
+      }
+    }
+  }
+  for (size_t i = 0; i < n; i += 4) _mm256_storeu_pd(x + i, _mm256_mul_pd(_mm256_loadu_pd(out.data() + i), norm));
 }
 
 }  // namespace bitlens

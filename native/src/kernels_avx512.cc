@@ -4,6 +4,8 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <cmath>
+#include <vector>
 
 #include "kernels.h"
 
@@ -102,6 +104,76 @@ void lmHeadF16Avx512(const uint16_t* e16, size_t d, const float* h, float* out, 
     for (; i < d; i++) s += h[i] * halfToFloat(e[i]);
     out[v] = s;
   }
+}
+
+}  // namespace bitlens
+
+namespace bitlens {
+namespace {
+
+// Butterflies of one row (hadamard.ts' order: len = 1, 2, 4, ... with row[j] = a + b and
+// row[j + len] = a - b). Stages 1, 2 and 4 run inside a register: s holds each lane's partner, the
+// lower lanes keep x + s (= a + b) and the upper ones s - x (= a - b).
+void butterfliesF64(double* row, size_t P) {
+  for (size_t j = 0; j < P; j += 8) {
+    __m512d x = _mm512_loadu_pd(row + j);
+    __m512d s = _mm512_permute_pd(x, 0x55);
+    x = _mm512_mask_sub_pd(_mm512_add_pd(x, s), 0xaa, s, x);
+    s = _mm512_permutex_pd(x, 0x4e);
+    x = _mm512_mask_sub_pd(_mm512_add_pd(x, s), 0xcc, s, x);
+    s = _mm512_shuffle_f64x2(x, x, 0x4e);
+    x = _mm512_mask_sub_pd(_mm512_add_pd(x, s), 0xf0, s, x);
+    _mm512_storeu_pd(row + j, x);
+  }
+  for (size_t len = 8; len < P; len <<= 1) {
+    for (size_t i = 0; i < P; i += len << 1) {
+      for (size_t j = i; j < i + len; j += 8) {
+        const __m512d a = _mm512_loadu_pd(row + j), b = _mm512_loadu_pd(row + j + len);
+        _mm512_storeu_pd(row + j, _mm512_add_pd(a, b));
+        _mm512_storeu_pd(row + j + len, _mm512_sub_pd(a, b));
+      }
+    }
+  }
+}
+
+// Sign bit of h(i, l) in every lane: x ^ sign is h(i, l) * x exactly (h is +-1).
+inline __m512i signOf(int8_t h) { return _mm512_set1_epi64(static_cast<int64_t>(static_cast<uint64_t>(h < 0) << 63)); }
+
+}  // namespace
+
+void hadamardF64Avx512(const HadamardPlan& plan, double* x, bool inverse) {
+  const size_t P = plan.pow2, K = static_cast<size_t>(plan.K), n = K * P;
+  for (size_t r = 0; r < K; r++) butterfliesF64(x + r * P, P);
+  const __m512d norm = _mm512_set1_pd(1 / std::sqrt(static_cast<double>(n)));
+  if (K == 1) {
+    for (size_t i = 0; i < n; i += 8) _mm512_storeu_pd(x + i, _mm512_mul_pd(_mm512_loadu_pd(x + i), norm));
+    return;
+  }
+  // out[i][j] = sum over l in order of h(i, l) * x[l][j] from +0, as columnStep: two rows of out
+  // (K is a multiple of 4) by 32 columns in registers, so each x[l] block is loaded once for both.
+  const int8_t* h = plan.h.data();
+  thread_local std::vector<double> out;
+  out.resize(n);
+  for (size_t i = 0; i < K; i += 2) {
+    for (size_t j0 = 0; j0 < P; j0 += 32) {
+      __m512d a[4], b[4];
+      for (int v = 0; v < 4; v++) a[v] = b[v] = _mm512_setzero_pd();
+      for (size_t l = 0; l < K; l++) {
+        const __m512i sa = signOf(inverse ? h[l * K + i] : h[i * K + l]), sb = signOf(inverse ? h[l * K + i + 1] : h[(i + 1) * K + l]);
+        const double* xl = x + l * P + j0;
+        for (int v = 0; v < 4; v++) {
+          const __m512i xv = _mm512_castpd_si512(_mm512_loadu_pd(xl + 8 * v));
+          a[v] = _mm512_add_pd(a[v], _mm512_castsi512_pd(_mm512_xor_si512(xv, sa)));
+          b[v] = _mm512_add_pd(b[v], _mm512_castsi512_pd(_mm512_xor_si512(xv, sb)));
+        }
+      }
+      for (int v = 0; v < 4; v++) {
+        _mm512_storeu_pd(out.data() + i * P + j0 + 8 * v, a[v]);
+        _mm512_storeu_pd(out.data() + (i + 1) * P + j0 + 8 * v, b[v]);
+      }
+    }
+  }
+  for (size_t i = 0; i < n; i += 8) _mm512_storeu_pd(x + i, _mm512_mul_pd(_mm512_loadu_pd(out.data() + i), norm));
 }
 
 }  // namespace bitlens

@@ -39,8 +39,8 @@ Model::Model(ModelConfig c, RunConfig run, std::vector<Layer> layers, std::vecto
              const uint16_t* headF16, const float* headF32)
     : c_(c), run_(run), layers_(std::move(layers)), norm_(std::move(norm)), embedF16_(embedF16), embedF32_(embedF32), headF16_(headF16), headF32_(headF32) {
   if (run_.hadamard) {
-    hadAttn_ = hadamardPlan(c_.heads * c_.headDim);
-    hadFfn_ = hadamardPlan(c_.ffn);
+    hadAttn_ = hadamardPlan(c_.heads * c_.headDim, run_.isa);
+    hadFfn_ = hadamardPlan(c_.ffn, run_.isa);
   }
   pool_ = std::make_unique<ThreadPool>(run_.threads);
   kCache_.resize(c_.layers);

@@ -144,21 +144,25 @@ describe('per-token quantizers', () => {
 });
 
 describe('fast Hadamard transform', () => {
-  it('matches hadamard.ts bit for bit: powers of two and Kronecker orders (12, 20, 108), both directions, float64 and float32', () => {
-    const rng = new Rng(9);
-    for (const n of [1, 2, 64, 768, 2560, 6912, 4096]) {
-      const x = Float64Array.from({ length: n }, () => rng.normal());
-      for (const inverse of [false, true]) {
-        for (const make of [(a: Float64Array) => Float64Array.from(a), (a: Float64Array) => Float32Array.from(a)]) {
-          const want = make(x);
-          const got = make(x);
-          hadamardTransform(want, n, 0, inverse);
-          addon().hadamard(got, inverse);
-          expect(got, `n=${n} inverse=${inverse} ${want.constructor.name}`).toEqual(want);
+  // Every float64 path (SIMD ones for pow2 % 32 == 0: 384, 640, 768, 2560, 6912, 4096), zeros included.
+  const hadamardWithIsa = (x: Float64Array | Float32Array, inverse: boolean, isa: string) => (addon().hadamard as (...a: unknown[]) => void)(x, inverse, isa);
+  for (const isa of isas()) {
+    it(`${isa}: matches hadamard.ts bit for bit: powers of two and Kronecker orders (12, 20, 108), both directions, float64 and float32`, () => {
+      const rng = new Rng(9);
+      for (const n of [1, 2, 64, 192, 384, 640, 768, 2560, 6912, 4096]) {
+        const x = Float64Array.from({ length: n }, (_, i) => (i % 29 === 3 ? 0 : i % 31 === 5 ? -0 : rng.normal()));
+        for (const inverse of [false, true]) {
+          for (const make of [(a: Float64Array) => Float64Array.from(a), (a: Float64Array) => Float32Array.from(a)]) {
+            const want = make(x);
+            const got = make(x);
+            hadamardTransform(want, n, 0, inverse);
+            hadamardWithIsa(got, inverse, isa);
+            expect(got, `n=${n} inverse=${inverse} ${want.constructor.name}`).toEqual(want);
+          }
         }
       }
-    }
-  });
+    });
+  }
 
   it('names the width it cannot transform', () => {
     expect(() => addon().hadamard(new Float64Array(28))).toThrow(/width 28/);
