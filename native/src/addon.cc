@@ -56,7 +56,7 @@ Napi::Value CpuInfo(const Napi::CallbackInfo& info) {
   return o;
 }
 
-// quantize(kind, x: Float64Array | Float32Array, bits?) -> { q: Int8Array, scale }
+// quantize(kind, x: Float64Array | Float32Array, bits?, isa?) -> { q: Int8Array, scale }
 Napi::Value Quantize(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!info[0].IsString()) throw Napi::TypeError::New(env, "quantize: kind must be a string");
@@ -68,9 +68,10 @@ Napi::Value Quantize(const Napi::CallbackInfo& info) {
   double scale;
   if (arr.TypedArrayType() == napi_float64_array) {
     const double* x = arr.As<Napi::Float64Array>().Data();
-    if (kind == "int8") scale = quantInt8Absmax(x, n, q.Data());
-    else if (kind == "int4") scale = quantInt4Absmean(x, n, q.Data());
-    else if (kind == "int8-top50") scale = quantInt8Top50(x, n, q.Data());
+    const Isa isa = parseIsa(env, info[3]);
+    if (kind == "int8") scale = quantInt8Absmax(x, n, q.Data(), isa);
+    else if (kind == "int4") scale = quantInt4Absmean(x, n, q.Data(), isa);
+    else if (kind == "int8-top50") scale = quantInt8Top50(x, n, q.Data(), isa);
     else if (kind == "kv") {
       if (!info[2].IsNumber()) throw Napi::TypeError::New(env, "quantize: kv needs bits");
       scale = quantKv(x, n, info[2].As<Napi::Number>().Int32Value(), q.Data());

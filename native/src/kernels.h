@@ -23,14 +23,23 @@ std::vector<std::string> cpuFeatureNames();
 
 // ---- quantizers (quant.ts) --------------------------------------------------------------------
 
+// The float64 quantizers take the path of their element-wise steps (max|x| and the rounding are
+// exact in any order; the sum of INT4 absmean stays in index order on every path).
 /** INT8 absmax: q = RoundClip(127 x / (max|x| + eps), -128, 127); returns scale = max|x| / 127. */
-double quantInt8Absmax(const double* x, size_t n, int8_t* q);
+double quantInt8Absmax(const double* x, size_t n, int8_t* q, Isa isa = Isa::Portable);
 /** INT4 absmean: q = RoundClip(sqrt(7) x / (mean|x| + eps), -8, 7); returns mean|x| / sqrt(7). */
-double quantInt4Absmean(const double* x, size_t n, int8_t* q);
+double quantInt4Absmean(const double* x, size_t n, int8_t* q, Isa isa = Isa::Portable);
 /** a4.8's W_o input: INT8 absmax, then zero all but the floor(n/2) largest |x| (lower index wins ties). */
-double quantInt8Top50(const double* x, size_t n, int8_t* q);
+double quantInt8Top50(const double* x, size_t n, int8_t* q, Isa isa = Isa::Portable);
 /** KV cache: Q = 2^(bits-1) - 1, q = RoundClip(Q x / (max|x| + eps), -Q-1, Q); returns max|x| / Q. */
 double quantKv(const double* x, size_t n, int bits, int8_t* q);
+
+// Per-ISA element-wise steps: max |x[i]|, and q[i] = RoundClip((a * x[i]) / d, lo, hi) with
+// round half to even. n % 8 == 0 only on the SIMD paths (the callers fall back otherwise).
+double absMaxAvx2(const double* x, size_t n);
+double absMaxAvx512(const double* x, size_t n);
+void roundClipAvx2(const double* x, size_t n, double a, double d, double lo, double hi, int8_t* q);
+void roundClipAvx512(const double* x, size_t n, double a, double d, double lo, double hi, int8_t* q);
 
 // Float32 inputs (kernel tests and hosts with float activations); same float64 arithmetic.
 double quantInt8Absmax(const float* x, size_t n, int8_t* q);

@@ -217,3 +217,29 @@ void hadamardF64Avx2(const HadamardPlan& plan, double* x, bool inverse) {
 }
 
 }  // namespace bitlens
+
+namespace bitlens {
+
+double absMaxAvx2(const double* x, size_t n) {
+  const __m256d sign = _mm256_set1_pd(-0.0);
+  __m256d m = _mm256_setzero_pd();
+  for (size_t i = 0; i < n; i += 4) m = _mm256_max_pd(m, _mm256_andnot_pd(sign, _mm256_loadu_pd(x + i)));
+  __m128d h = _mm_max_pd(_mm256_castpd256_pd128(m), _mm256_extractf128_pd(m, 1));
+  h = _mm_max_sd(h, _mm_unpackhi_pd(h, h));
+  return _mm_cvtsd_f64(h);
+}
+
+// As kernels_avx512.cc.
+void roundClipAvx2(const double* x, size_t n, double a, double d, double lo, double hi, int8_t* q) {
+  const __m256d va = _mm256_set1_pd(a), vd = _mm256_set1_pd(d), vlo = _mm256_set1_pd(lo), vhi = _mm256_set1_pd(hi);
+  auto step = [&](const double* p) {
+    const __m256d v = _mm256_div_pd(_mm256_mul_pd(va, _mm256_loadu_pd(p)), vd);
+    return _mm256_cvtpd_epi32(_mm256_min_pd(_mm256_max_pd(_mm256_round_pd(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), vlo), vhi));
+  };
+  for (size_t i = 0; i < n; i += 8) {
+    const __m128i w = _mm_packs_epi32(step(x + i), step(x + i + 4));  // in range already: no saturation
+    _mm_storel_epi64(reinterpret_cast<__m128i*>(q + i), _mm_packs_epi16(w, w));
+  }
+}
+
+}  // namespace bitlens

@@ -177,3 +177,23 @@ void hadamardF64Avx512(const HadamardPlan& plan, double* x, bool inverse) {
 }
 
 }  // namespace bitlens
+
+namespace bitlens {
+
+double absMaxAvx512(const double* x, size_t n) {
+  __m512d m = _mm512_setzero_pd();
+  for (size_t i = 0; i < n; i += 8) m = _mm512_max_pd(m, _mm512_abs_pd(_mm512_loadu_pd(x + i)));
+  return _mm512_reduce_max_pd(m);
+}
+
+// The scalar steps of quant.cc's roundClip per lane: multiply, divide, round half to even, clamp.
+void roundClipAvx512(const double* x, size_t n, double a, double d, double lo, double hi, int8_t* q) {
+  const __m512d va = _mm512_set1_pd(a), vd = _mm512_set1_pd(d), vlo = _mm512_set1_pd(lo), vhi = _mm512_set1_pd(hi);
+  for (size_t i = 0; i < n; i += 8) {
+    const __m512d v = _mm512_div_pd(_mm512_mul_pd(va, _mm512_loadu_pd(x + i)), vd);
+    const __m512d r = _mm512_min_pd(_mm512_max_pd(_mm512_roundscale_pd(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), vlo), vhi);
+    _mm_storel_epi64(reinterpret_cast<__m128i*>(q + i), _mm256_cvtepi32_epi8(_mm512_cvtpd_epi32(r)));
+  }
+}
+
+}  // namespace bitlens

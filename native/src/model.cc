@@ -113,9 +113,9 @@ void Model::linear(std::initializer_list<Out> outs, SiteQuant site, const std::v
     int8_t* q = qtmp_.data();
     const double* xt = x.data() + t * cols;
     switch (site) {
-      case SiteQuant::Int8: xscale_[t] = quantInt8Absmax(xt, cols, q); break;
-      case SiteQuant::Int4: xscale_[t] = quantInt4Absmean(xt, cols, q); break;
-      default: xscale_[t] = quantInt8Top50(xt, cols, q); break;
+      case SiteQuant::Int8: xscale_[t] = quantInt8Absmax(xt, cols, q, run_.isa); break;
+      case SiteQuant::Int4: xscale_[t] = quantInt4Absmean(xt, cols, q, run_.isa); break;
+      default: xscale_[t] = quantInt8Top50(xt, cols, q, run_.isa); break;
     }
     permuteActivations(m0, q, xq_.data() + t * cp);
     int32_t s = 0;
@@ -245,10 +245,15 @@ void Model::forward(const std::vector<int32_t>& ids, float* logits) {
     // thread), so above a third of the rows the whole matrix is computed instead.
     bool skipUp = c_.relu2 && T == 1 && run_.sites[kGateUp] != SiteQuant::None;
     if (skipUp) {
-      active_.clear();
-      for (size_t i = 0; i < F; i++)
-        if (g[i] > 0) active_.push_back(static_cast<uint32_t>(i));
-      skipUp = active_.size() * 3 <= F;
+      // Branch-free: g > 0 is a coin flip on random weights.
+      active_.resize(F);
+      size_t n = 0;
+      for (size_t i = 0; i < F; i++) {
+        active_[n] = static_cast<uint32_t>(i);
+        n += g[i] > 0;
+      }
+      active_.resize(n);
+      skipUp = n * 3 <= F;
     }
     linear({{&L.up, &u}}, run_.sites[kGateUp], x, T, d, skipUp ? &active_ : nullptr);
     std::vector<double> act(F);

@@ -108,15 +108,20 @@ describe('per-token quantizers', () => {
     return out;
   }
 
-  it('INT8 absmax, INT4 absmean and a4.8 top-50% match quant.ts exactly (float64 and float32 inputs, ties to even)', () => {
+  // Float64 rows take the SIMD paths when n % 8 == 0 (the tie rows have 8 elements).
+  const quantizeWithIsa = (kind: string, x: Float64Array | Float32Array, isa: string) =>
+    (addon().quantize as (...a: unknown[]) => { q: Int8Array; scale: number })(kind, x, undefined, isa);
+  it('INT8 absmax, INT4 absmean and a4.8 top-50% match quant.ts exactly on every path (float64 and float32 inputs, ties to even)', () => {
     let ties = 0;
     for (const x of rows()) {
       for (const src of [x, Float32Array.from(x)]) {
         for (const [kind, ref] of [['int8', quantInt8Absmax], ['int4', quantInt4Absmean], ['int8-top50', quantInt8Top50]] as const) {
           const want = ref(src);
-          const got = addon().quantize(kind, src);
-          expect(got.q, `${kind} n=${x.length}`).toEqual(want.q);
-          expect(got.scale).toBe(want.scale);
+          for (const isa of isas()) {
+            const got = quantizeWithIsa(kind, src, isa);
+            expect(got.q, `${kind} n=${x.length} ${isa}`).toEqual(want.q);
+            expect(got.scale).toBe(want.scale);
+          }
         }
       }
       const b = x.reduce((a, v) => a + Math.abs(v), 0) / x.length;
