@@ -183,7 +183,10 @@ namespace bitlens {
 double absMaxAvx512(const double* x, size_t n) {
   __m512d m = _mm512_setzero_pd();
   for (size_t i = 0; i < n; i += 8) m = _mm512_max_pd(m, _mm512_abs_pd(_mm512_loadu_pd(x + i)));
-  return _mm512_reduce_max_pd(m);
+  // (Not _mm512_reduce_max_pd: GCC 12 warns inside it.)
+  alignas(64) double t[8];
+  _mm512_store_pd(t, m);
+  return *std::max_element(t, t + 8);
 }
 
 // The scalar steps of quant.cc's roundClip per lane: multiply, divide, round half to even, clamp.
