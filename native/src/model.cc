@@ -45,6 +45,7 @@ Model::Model(ModelConfig c, RunConfig run, std::vector<Layer> layers, std::vecto
   pool_ = std::make_unique<ThreadPool>(run_.threads);
   kCache_.resize(c_.layers);
   vCache_.resize(c_.layers);
+  sparseUp_.assign(c_.layers, 1);
 }
 
 size_t Model::weightBytes() const {
@@ -181,7 +182,14 @@ void Model::forward(const std::vector<int32_t>& ids, float* logits) {
   const size_t group = H / KVH, last = T - 1;
   const Isa isa = run_.isa;
 
-  std::vector<double> hs(T * d), x(T * d), q, k, v, a(T * attn), o, g, u, mlp(T * F), dn;
+  std::vector<double>&hs = act_.hs, &x = act_.x, &q = act_.q, &k = act_.k, &v = act_.v, &a = act_.a, &o = act_.o, &g = act_.g, &u = act_.u, &mlp = act_.mlp,
+                      &dn = act_.dn, &act = act_.act, &tmp = act_.tmp;
+  hs.resize(T * d);
+  x.resize(T * d);
+  a.resize(T * attn);
+  mlp.resize(T * F);
+  act.resize(F);
+  tmp.resize(attn);
   for (size_t t = 0; t < T; t++)
     for (size_t i = 0; i < d; i++)
       hs[t * d + i] = embedF16_ ? halfToFloat(embedF16_[ids[t] * d + i]) : embedF32_[ids[t] * d + i];
@@ -206,7 +214,9 @@ void Model::forward(const std::vector<int32_t>& ids, float* logits) {
     const float* kc = kCache_[li].data();
     const float* vc = vCache_[li].data();
     pool_->parallelFor(T * H, [&](size_t j0, size_t j1) {
-      std::vector<float> qf(hd), acc(hd), scores;
+      thread_local std::vector<float> qf, acc, scores;
+      qf.resize(hd);
+      acc.resize(hd);
       for (size_t j = j0; j < j1; j++) {
         const size_t t = j / H, h = j % H, kvh = h / group, p = pos_ + t;
         for (size_t i = 0; i < hd; i++) qf[i] = static_cast<float>(q[t * attn + h * hd + i]);
@@ -225,7 +235,6 @@ void Model::forward(const std::vector<int32_t>& ids, float* logits) {
     });
     prof_.attention += nowMs() - ta;
     for (size_t t = 0; t < T; t++) {
-      std::vector<double> tmp(attn);
       rmsNorm(&a[t * attn], L.attnSubNorm.data(), attn, c_.eps, tmp.data());
       if (tap && t == last && run_.hadamard) tap->oPre = tmp;
       if (run_.hadamard) hadamardTransform(hadAttn_, tmp.data());
@@ -237,14 +246,15 @@ void Model::forward(const std::vector<int32_t>& ids, float* logits) {
 
     for (size_t t = 0; t < T; t++) rmsNorm(&hs[t * d], L.postAttnNorm.data(), d, c_.eps, &x[t * d]);
     if (tap) tap->gateup.assign(&x[last * d], &x[last * d] + d);
-    linear({{&L.gate, &g}}, run_.sites[kGateUp], x, T, d);
     // relu2glu: relu(g)^2 * u is 0 wherever g <= 0, whatever u is, so during decoding only the rows
     // of W_up with g > 0 are needed (exact; about half the rows on random weights, few of them on
     // trained BitNet models, where the gate output is sparse). Scattered rows stream from memory at
     // about a third of the speed of contiguous ones (measured on Zen 4: ~6.5 against ~19 GB/s per
-    // thread), so above a third of the rows the whole matrix is computed instead.
-    bool skipUp = c_.relu2 && T == 1 && run_.sites[kGateUp] != SiteQuant::None;
-    if (skipUp) {
+    // thread), so with more than a third of the rows active the whole matrix is computed, in the
+    // same parallel region as W_gate. Which way a layer goes is decided from its previous token
+    // (both give the same result).
+    const bool mayskip = c_.relu2 && T == 1 && run_.sites[kGateUp] != SiteQuant::None;
+    const auto countActive = [&] {
       // Branch-free: g > 0 is a coin flip on random weights.
       active_.resize(F);
       size_t n = 0;
@@ -253,10 +263,16 @@ void Model::forward(const std::vector<int32_t>& ids, float* logits) {
         n += g[i] > 0;
       }
       active_.resize(n);
-      skipUp = n * 3 <= F;
+      return n * 3 <= F;
+    };
+    if (mayskip && sparseUp_[li]) {
+      linear({{&L.gate, &g}}, run_.sites[kGateUp], x, T, d);
+      sparseUp_[li] = countActive();
+      linear({{&L.up, &u}}, run_.sites[kGateUp], x, T, d, sparseUp_[li] ? &active_ : nullptr);
+    } else {
+      linear({{&L.gate, &g}, {&L.up, &u}}, run_.sites[kGateUp], x, T, d);
+      if (mayskip) sparseUp_[li] = countActive();
     }
-    linear({{&L.up, &u}}, run_.sites[kGateUp], x, T, d, skipUp ? &active_ : nullptr);
-    std::vector<double> act(F);
     for (size_t t = 0; t < T; t++) {
       for (size_t i = 0; i < F; i++) {
         const double gv = g[t * F + i];
