@@ -72,6 +72,7 @@ class Model {
   // forward()'s activations, kept between calls: a decode step allocates nothing.
   struct Act {
     std::vector<double> hs, x, q, k, v, a, o, g, u, mlp, dn, act, tmp;
+    std::vector<double> rope;  // per token: cos, sin of every dimension pair
   };
   struct Out {
     const Linear* lin;
