@@ -91,7 +91,7 @@ Napi::Value Quantize(const Napi::CallbackInfo& info) {
   return o;
 }
 
-// hadamard(x: Float64Array | Float32Array, inverse?, isa?) in place over the whole array.
+// hadamard(x: Float64Array | Float32Array, inverse?, isa?, threads?) in place over the whole array.
 Napi::Value Hadamard(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!info[0].IsTypedArray()) throw Napi::TypeError::New(env, "hadamard: x must be a Float64Array or Float32Array");
@@ -99,7 +99,11 @@ Napi::Value Hadamard(const Napi::CallbackInfo& info) {
   const bool inverse = info[1].IsBoolean() && info[1].As<Napi::Boolean>().Value();
   try {
     const HadamardPlan plan = hadamardPlan(arr.ElementLength(), parseIsa(env, info[2]));
-    if (arr.TypedArrayType() == napi_float64_array) hadamardTransform(plan, arr.As<Napi::Float64Array>().Data(), inverse);
+    // threads > 1: the H_K step split over a pool, as the model runs it.
+    const int threads = info[3].IsNumber() ? info[3].As<Napi::Number>().Int32Value() : 1;
+    std::unique_ptr<ThreadPool> pool = threads > 1 ? std::make_unique<ThreadPool>(std::min(threads, 64)) : nullptr;
+    const ParallelFor parallel = [&](size_t n, const std::function<void(size_t, size_t)>& fn, size_t align) { pool->parallelFor(n, fn, align); };
+    if (arr.TypedArrayType() == napi_float64_array) hadamardTransform(plan, arr.As<Napi::Float64Array>().Data(), inverse, pool ? &parallel : nullptr);
     else if (arr.TypedArrayType() == napi_float32_array) hadamardTransform(plan, arr.As<Napi::Float32Array>().Data(), inverse);
     else throw Napi::TypeError::New(env, "hadamard: x must be a Float64Array or Float32Array");
   } catch (const std::invalid_argument& e) {
