@@ -6,6 +6,7 @@
 #include <cmath>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "kernels.h"
 #include "model.h"
@@ -99,11 +100,18 @@ Napi::Value Hadamard(const Napi::CallbackInfo& info) {
   const bool inverse = info[1].IsBoolean() && info[1].As<Napi::Boolean>().Value();
   try {
     const HadamardPlan plan = hadamardPlan(arr.ElementLength(), parseIsa(env, info[2]));
-    // threads > 1: the H_K step split over a pool, as the model runs it.
-    const int threads = info[3].IsNumber() ? info[3].As<Napi::Number>().Int32Value() : 1;
-    std::unique_ptr<ThreadPool> pool = threads > 1 ? std::make_unique<ThreadPool>(std::min(threads, 64)) : nullptr;
-    const ParallelFor parallel = [&](size_t n, const std::function<void(size_t, size_t)>& fn, size_t align) { pool->parallelFor(n, fn, align); };
-    if (arr.TypedArrayType() == napi_float64_array) hadamardTransform(plan, arr.As<Napi::Float64Array>().Data(), inverse, pool ? &parallel : nullptr);
+    // threads > 1: the H_K step split into that many ranges, each run on a thread of its own (a pool
+    // may let the caller take every chunk; this way no range runs on the calling thread).
+    const size_t threads = info[3].IsNumber() ? std::min<size_t>(std::max<int64_t>(info[3].As<Napi::Number>().Int64Value(), 1), 64) : 1;
+    const ParallelFor parallel = [&](size_t n, const std::function<void(size_t, size_t)>& fn, size_t align) {
+      std::vector<std::thread> ts;
+      for (size_t t = 0; t < threads; t++) {
+        const size_t b = n * t / threads / align * align, e = t + 1 == threads ? n : n * (t + 1) / threads / align * align;
+        if (b < e) ts.emplace_back(fn, b, e);
+      }
+      for (std::thread& th : ts) th.join();
+    };
+    if (arr.TypedArrayType() == napi_float64_array) hadamardTransform(plan, arr.As<Napi::Float64Array>().Data(), inverse, threads > 1 ? &parallel : nullptr);
     else if (arr.TypedArrayType() == napi_float32_array) hadamardTransform(plan, arr.As<Napi::Float32Array>().Data(), inverse);
     else throw Napi::TypeError::New(env, "hadamard: x must be a Float64Array or Float32Array");
   } catch (const std::invalid_argument& e) {

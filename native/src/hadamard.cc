@@ -121,12 +121,13 @@ void hadamardTransform(const HadamardPlan& plan, double* x, bool inverse, const 
     for (size_t i = 0; i < n; i++) x[i] = x[i] * norm;
     return;
   }
-  thread_local std::vector<double> out;
-  out.resize(n);
-  const auto step = [&](size_t i0, size_t i1) { columns(plan, inverse, norm, x, out.data(), i0, i1); };
+  thread_local std::vector<double> scratch;
+  scratch.resize(n);
+  double* out = scratch.data();  // the caller's buffer (inside the lambda, scratch would be each worker's own)
+  const auto step = [&](size_t i0, size_t i1) { columns(plan, inverse, norm, x, out, i0, i1); };
   if (parallel) (*parallel)(K, step, 2);
   else step(0, K);
-  std::copy(out.begin(), out.end(), x);
+  std::copy(out, out + n, x);
 }
 void hadamardTransform(const HadamardPlan& plan, float* x, bool inverse) { transform(plan, x, inverse); }
 
