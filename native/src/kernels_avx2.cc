@@ -127,9 +127,6 @@ void lmHeadF32Avx2(const float* e32, size_t d, const float* h, float* out, size_
   }
 }
 
-}  // namespace bitlens
-
-namespace bitlens {
 
 float dotF32Avx2(const float* a, const float* b, size_t n) {
   __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
@@ -150,9 +147,6 @@ void axpyF32Avx2(float a, const float* x, float* y, size_t n) {
   for (; i < n; i++) y[i] += a * x[i];
 }
 
-}  // namespace bitlens
-
-namespace bitlens {
 namespace {
 
 // Butterflies of one row as in kernels_avx512.cc (stages 1 and 2 inside a register).
@@ -210,9 +204,6 @@ void hadamardColumnsF64Avx2(const HadamardPlan& plan, bool inverse, double norm,
   }
 }
 
-}  // namespace bitlens
-
-namespace bitlens {
 
 double absMaxAvx2(const double* x, size_t n) {
   const __m256d sign = _mm256_set1_pd(-0.0);

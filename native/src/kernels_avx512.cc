@@ -104,9 +104,6 @@ void lmHeadF16Avx512(const uint16_t* e16, size_t d, const float* h, float* out, 
   }
 }
 
-}  // namespace bitlens
-
-namespace bitlens {
 namespace {
 
 // Butterflies of one row (hadamard.ts' order: len = 1, 2, 4, ... with row[j] = a + b and
@@ -170,9 +167,6 @@ void hadamardColumnsF64Avx512(const HadamardPlan& plan, bool inverse, double nor
   }
 }
 
-}  // namespace bitlens
-
-namespace bitlens {
 
 double absMaxAvx512(const double* x, size_t n) {
   __m512d m = _mm512_setzero_pd();
