@@ -84,8 +84,11 @@ inline void rowGroup(const TernaryMatrix& m, const int8_t* xq, const int32_t* xs
 
 void ternaryMatmulInt8Avx512(const TernaryMatrix& m, const int8_t* xq, const int32_t* xsum, size_t batch, int32_t* out, size_t r0, size_t r1, const uint32_t* idx) {
   size_t r = r0;
-  for (; r + 4 <= r1; r += 4) rowGroup<4>(m, xq, xsum, batch, out, r, r1, idx);
-  if (r + 2 <= r1) rowGroup<2>(m, xq, xsum, batch, out, r, r1, idx), r += 2;
+  // Four rows for rows up to 1 KiB (2560 columns); wider rows (W_down's 6912 columns) streamed 8-20%
+  // faster two at a time (measured on Zen 4), the four streams of a group then spanning 7 KB.
+  if (m.rowBytes <= 1024)
+    for (; r + 4 <= r1; r += 4) rowGroup<4>(m, xq, xsum, batch, out, r, r1, idx);
+  for (; r + 2 <= r1; r += 2) rowGroup<2>(m, xq, xsum, batch, out, r, r1, idx);
   if (r < r1) rowGroup<1>(m, xq, xsum, batch, out, r, r1, idx);
 }
 

@@ -49,7 +49,8 @@ describe('packed ternary x int8 products', () => {
     });
   }
 
-  // The SIMD kernels take rows in groups (4, then 2, then 1 on AVX-512; 2, then 1 on AVX2) and, for
+  // The SIMD kernels take rows in groups (4, then 2, then 1 on AVX-512, 2 and 1 for rows over 1 KiB;
+  // 2, then 1 on AVX2) and, for
   // the W_up skip, rows by index; the addon's optional 7th argument reaches that path.
   const matmulRows = (packed: Uint8Array, rows: number, cols: number, x: Int8Array, batch: number, isa: string, idx: Uint32Array) =>
     (addon().ternaryMatmul as (...a: unknown[]) => Int32Array)(packed, rows, cols, x, batch, isa, idx);
