@@ -98,7 +98,6 @@ Model::Model(ModelConfig c, RunConfig run, std::vector<Layer> layers, std::vecto
     hadFfn_ = hadamardPlan(c_.ffn, run_.isa);
   }
   pool_ = std::make_unique<ThreadPool>(run_.threads);
-  parallel_ = [this](size_t n, const std::function<void(size_t, size_t)>& fn, size_t align) { pool_->parallelFor(n, fn, align); };
   kCache_.resize(c_.layers);
   vCache_.resize(c_.layers);
   sparseUp_.assign(c_.layers, 1);
@@ -302,7 +301,7 @@ void Model::forward(const std::vector<int32_t>& ids, float* logits) {
     for (size_t t = 0; t < T; t++) {
       rmsNorm(&a[t * attn], L.attnSubNorm.data(), attn, c_.eps, tmp.data());
       if (tap && t == last && run_.hadamard) tap->oPre = tmp;
-      if (run_.hadamard) hadamardTransform(hadAttn_, tmp.data(), false, &parallel_);
+      if (run_.hadamard) hadamardTransform(hadAttn_, tmp.data());
       std::copy(tmp.begin(), tmp.end(), &a[t * attn]);
     }
     if (tap) tap->o.assign(&a[last * attn], &a[last * attn] + attn);
@@ -353,7 +352,7 @@ void Model::forward(const std::vector<int32_t>& ids, float* logits) {
       double* m = &mlp[t * F];
       rmsNorm(act.data(), L.ffnSubNorm.data(), F, c_.eps, m);
       if (tap && t == last && run_.hadamard) tap->downPre.assign(m, m + F);
-      if (run_.hadamard) hadamardTransform(hadFfn_, m, false, &parallel_);
+      if (run_.hadamard) hadamardTransform(hadFfn_, m);
     }
     if (tap) tap->down.assign(&mlp[last * F], &mlp[last * F] + F);
     linear({{&L.down, &dn}}, run_.sites[kDown], mlp, T, F);
