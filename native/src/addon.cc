@@ -57,7 +57,7 @@ Napi::Value CpuInfo(const Napi::CallbackInfo& info) {
   return o;
 }
 
-// quantize(kind, x: Float64Array | Float32Array, bits?) -> { q: Int8Array, scale }
+// quantize(kind, x: Float64Array | Float32Array, bits?, isa?) -> { q: Int8Array, scale }
 Napi::Value Quantize(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!info[0].IsString()) throw Napi::TypeError::New(env, "quantize: kind must be a string");
@@ -69,9 +69,10 @@ Napi::Value Quantize(const Napi::CallbackInfo& info) {
   double scale;
   if (arr.TypedArrayType() == napi_float64_array) {
     const double* x = arr.As<Napi::Float64Array>().Data();
-    if (kind == "int8") scale = quantInt8Absmax(x, n, q.Data());
-    else if (kind == "int4") scale = quantInt4Absmean(x, n, q.Data());
-    else if (kind == "int8-top50") scale = quantInt8Top50(x, n, q.Data());
+    const Isa isa = parseIsa(env, info[3]);
+    if (kind == "int8") scale = quantInt8Absmax(x, n, q.Data(), isa);
+    else if (kind == "int4") scale = quantInt4Absmean(x, n, q.Data(), isa);
+    else if (kind == "int8-top50") scale = quantInt8Top50(x, n, q.Data(), isa);
     else if (kind == "kv") {
       if (!info[2].IsNumber()) throw Napi::TypeError::New(env, "quantize: kv needs bits");
       scale = quantKv(x, n, info[2].As<Napi::Number>().Int32Value(), q.Data());
@@ -91,14 +92,14 @@ Napi::Value Quantize(const Napi::CallbackInfo& info) {
   return o;
 }
 
-// hadamard(x: Float64Array | Float32Array, inverse?) in place over the whole array.
+// hadamard(x: Float64Array | Float32Array, inverse?, isa?) in place over the whole array.
 Napi::Value Hadamard(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!info[0].IsTypedArray()) throw Napi::TypeError::New(env, "hadamard: x must be a Float64Array or Float32Array");
   auto arr = info[0].As<Napi::TypedArray>();
   const bool inverse = info[1].IsBoolean() && info[1].As<Napi::Boolean>().Value();
   try {
-    const HadamardPlan plan = hadamardPlan(arr.ElementLength());
+    const HadamardPlan plan = hadamardPlan(arr.ElementLength(), parseIsa(env, info[2]));
     if (arr.TypedArrayType() == napi_float64_array) hadamardTransform(plan, arr.As<Napi::Float64Array>().Data(), inverse);
     else if (arr.TypedArrayType() == napi_float32_array) hadamardTransform(plan, arr.As<Napi::Float32Array>().Data(), inverse);
     else throw Napi::TypeError::New(env, "hadamard: x must be a Float64Array or Float32Array");
@@ -131,7 +132,15 @@ Napi::Value TernaryMatmul(const Napi::CallbackInfo& info) {
     for (size_t c = 0; c < cols; c++) sums[b] += xq.Data()[b * cols + c];
   }
   Napi::Int32Array out = Napi::Int32Array::New(env, batch * rows);
-  ternaryMatmulInt8(m, x.data(), sums.data(), batch, out.Data(), 0, rows);
+  // Optional row subset (the W_up skip's indexed path): the other outputs stay 0.
+  if (info.Length() > 6 && !info[6].IsUndefined()) {
+    auto idx = typed<Napi::Uint32Array>(env, info[6], napi_uint32_array, "rows");
+    for (size_t i = 0; i < idx.ElementLength(); i++)
+      if (idx.Data()[i] >= rows) throw Napi::RangeError::New(env, "ternaryMatmul: row index " + std::to_string(idx.Data()[i]) + " out of range");
+    ternaryMatmulInt8(m, x.data(), sums.data(), batch, out.Data(), 0, idx.ElementLength(), idx.Data());
+  } else {
+    ternaryMatmulInt8(m, x.data(), sums.data(), batch, out.Data(), 0, rows);
+  }
   return out;
 }
 

@@ -33,15 +33,7 @@ std::vector<int8_t> paley(int K) {
   return h;
 }
 
-// The H_K step is 90% of the time for K = 108 (2B-4T's FFN width): on Linux x86-64 GCC/Clang also
-// build an AVX2 clone picked at load time (same operations per element, so the same results).
-#if defined(__linux__) && defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#define BITLENS_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define BITLENS_CLONES
-#endif
-
-BITLENS_CLONES void columnStep(const int8_t* h, int K, size_t P, bool inverse, const double* in, double* out) {
+void columnStep(const int8_t* h, int K, size_t P, bool inverse, const double* in, double* out) {
   for (int i = 0; i < K; i++) {
     double* o = out + static_cast<size_t>(i) * P;
     for (int l = 0; l < K; l++) {
@@ -85,11 +77,12 @@ void transform(const HadamardPlan& plan, T* x, bool inverse) {
 
 }  // namespace
 
-HadamardPlan hadamardPlan(size_t n) {
+HadamardPlan hadamardPlan(size_t n, Isa isa) {
   if (n < 1) throw std::invalid_argument("Hadamard transform: width 0 is not a positive integer");
   size_t odd = n;
   while (odd % 2 == 0) odd /= 2;
   HadamardPlan plan;
+  plan.isa = isa;
   if (odd == 1) {
     plan.pow2 = n;
     plan.h = {1};
@@ -107,7 +100,20 @@ HadamardPlan hadamardPlan(size_t n) {
                               std::to_string(n / odd) + "); supported widths are 2^k and K * 2^k with K - 1 a prime = 3 mod 4");
 }
 
-void hadamardTransform(const HadamardPlan& plan, double* x, bool inverse) { transform(plan, x, inverse); }
+void hadamardTransform(const HadamardPlan& plan, double* x, bool inverse) {
+  if (plan.pow2 % 32 == 0) {
+    switch (plan.isa) {
+#if defined(BITLENS_HAVE_AVX512_KERNELS)
+      case Isa::Avx512: return hadamardF64Avx512(plan, x, inverse);
+#endif
+#if defined(BITLENS_HAVE_X86_KERNELS)
+      case Isa::Avx2: return hadamardF64Avx2(plan, x, inverse);
+#endif
+      default: break;
+    }
+  }
+  transform(plan, x, inverse);
+}
 void hadamardTransform(const HadamardPlan& plan, float* x, bool inverse) { transform(plan, x, inverse); }
 
 }  // namespace bitlens

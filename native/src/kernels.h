@@ -23,14 +23,23 @@ std::vector<std::string> cpuFeatureNames();
 
 // ---- quantizers (quant.ts) --------------------------------------------------------------------
 
+// The float64 quantizers take the path of their element-wise steps (max|x| and the rounding are
+// exact in any order; the sum of INT4 absmean stays in index order on every path).
 /** INT8 absmax: q = RoundClip(127 x / (max|x| + eps), -128, 127); returns scale = max|x| / 127. */
-double quantInt8Absmax(const double* x, size_t n, int8_t* q);
+double quantInt8Absmax(const double* x, size_t n, int8_t* q, Isa isa = Isa::Portable);
 /** INT4 absmean: q = RoundClip(sqrt(7) x / (mean|x| + eps), -8, 7); returns mean|x| / sqrt(7). */
-double quantInt4Absmean(const double* x, size_t n, int8_t* q);
+double quantInt4Absmean(const double* x, size_t n, int8_t* q, Isa isa = Isa::Portable);
 /** a4.8's W_o input: INT8 absmax, then zero all but the floor(n/2) largest |x| (lower index wins ties). */
-double quantInt8Top50(const double* x, size_t n, int8_t* q);
+double quantInt8Top50(const double* x, size_t n, int8_t* q, Isa isa = Isa::Portable);
 /** KV cache: Q = 2^(bits-1) - 1, q = RoundClip(Q x / (max|x| + eps), -Q-1, Q); returns max|x| / Q. */
 double quantKv(const double* x, size_t n, int bits, int8_t* q);
+
+// Per-ISA element-wise steps: max |x[i]|, and q[i] = RoundClip((a * x[i]) / d, lo, hi) with
+// round half to even. n % 8 == 0 only on the SIMD paths (the callers fall back otherwise).
+double absMaxAvx2(const double* x, size_t n);
+double absMaxAvx512(const double* x, size_t n);
+void roundClipAvx2(const double* x, size_t n, double a, double d, double lo, double hi, int8_t* q);
+void roundClipAvx512(const double* x, size_t n, double a, double d, double lo, double hi, int8_t* q);
 
 // Float32 inputs (kernel tests and hosts with float activations); same float64 arithmetic.
 double quantInt8Absmax(const float* x, size_t n, int8_t* q);
@@ -43,12 +52,17 @@ struct HadamardPlan {
   int K = 1;       // Paley factor order (1 for powers of two)
   size_t pow2 = 1; // Sylvester factor
   std::vector<int8_t> h; // K x K, +-1
+  Isa isa = Isa::Portable; // path of the float64 transform
 };
 /** Throws std::invalid_argument naming the width when there is no construction. */
-HadamardPlan hadamardPlan(size_t n);
+HadamardPlan hadamardPlan(size_t n, Isa isa = Isa::Portable);
 /** In place, x <- H_n x (or H_n^T x): butterflies in T's precision, H_K columns in float64. */
 void hadamardTransform(const HadamardPlan& plan, double* x, bool inverse = false);
 void hadamardTransform(const HadamardPlan& plan, float* x, bool inverse = false);
+// Per-ISA float64 transforms (the same operations per element in the same order, so the same bits);
+// for pow2 % 32 == 0 only (hadamardTransform falls back to the portable one otherwise).
+void hadamardF64Avx2(const HadamardPlan& plan, double* x, bool inverse);
+void hadamardF64Avx512(const HadamardPlan& plan, double* x, bool inverse);
 
 // ---- packed ternary x int8 -------------------------------------------------------------------
 

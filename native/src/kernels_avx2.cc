@@ -1,6 +1,10 @@
 // AVX2 kernels (compiled with -mavx2 -mfma -mf16c; called only when the CPU has them).
 #include <immintrin.h>
 
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
 #include "kernels.h"
 
 namespace bitlens {
@@ -22,52 +26,77 @@ inline float hsum(__m256 v) {
 
 // Up to 8 blocks of int16 partial sums (|each| <= 4 * 2 * 2 * 128 = 2048) before widening.
 constexpr size_t kInt16Blocks = 8;
+// Software prefetch as in kernels_avx512.cc: one per 64 B consumed, increasing addresses.
+constexpr size_t kPrefetchBytes = 2048;
+constexpr size_t kIdxAheadGroups = 2;
+
+// R rows at once share the activation loads (R = 2 keeps the accumulators in the 16 registers).
+template <int R>
+inline void dotRows(const uint8_t* const* w, const int8_t* x, size_t nblk, const uint8_t* pf, const uint8_t* const* pfRows, int32_t* dots) {
+  const __m256i mask = _mm256_set1_epi8(3), ones = _mm256_set1_epi16(1);
+  __m256i acc[R];
+  for (int i = 0; i < R; i++) acc[i] = _mm256_setzero_si256();
+  for (size_t k0 = 0; k0 < nblk; k0 += kInt16Blocks) {
+    const size_t k1 = k0 + kInt16Blocks < nblk ? k0 + kInt16Blocks : nblk;
+    __m256i part[R];
+    for (int i = 0; i < R; i++) part[i] = _mm256_setzero_si256();
+    for (size_t k = k0; k < k1; k++) {
+      const int8_t* xb = x + k * 128;
+      const __m256i x0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb));
+      const __m256i x1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb + 32));
+      const __m256i x2 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb + 64));
+      const __m256i x3 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb + 96));
+      // A block is 32 B per row: R / 2 lines per block, linear; by row, a line every other block.
+      if (pf) {
+        if (R == 1) {
+          if (!(k & 1)) _mm_prefetch(reinterpret_cast<const char*>(pf + k * 32), _MM_HINT_T0);
+        } else {
+          for (int i = 0; i < R / 2; i++) _mm_prefetch(reinterpret_cast<const char*>(pf + (k * R / 2 + i) * 64), _MM_HINT_T0);
+        }
+      } else if (pfRows && !(k & 1)) {
+        for (int i = 0; i < R; i++) _mm_prefetch(reinterpret_cast<const char*>(pfRows[i] + k * 32), _MM_HINT_T0);
+      }
+      for (int i = 0; i < R; i++) {
+        const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w[i] + k * 32));
+        __m256i p = _mm256_maddubs_epi16(_mm256_and_si256(v, mask), x0);
+        p = _mm256_add_epi16(p, _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(v, 2), mask), x1));
+        p = _mm256_add_epi16(p, _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(v, 4), mask), x2));
+        p = _mm256_add_epi16(p, _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(v, 6), mask), x3));
+        part[i] = _mm256_add_epi16(part[i], p);
+      }
+    }
+    for (int i = 0; i < R; i++) acc[i] = _mm256_add_epi32(acc[i], _mm256_madd_epi16(part[i], ones));
+  }
+  for (int i = 0; i < R; i++) dots[i] = hsum(acc[i]);
+}
+
+// Rows at positions [r, r + R) (of idx, or themselves) against every vector of the batch (see
+// kernels_avx512.cc).
+template <int R>
+inline void rowGroup(const TernaryMatrix& m, const int8_t* xq, const int32_t* xsum, size_t batch, int32_t* out, size_t r, size_t r1, const uint32_t* idx) {
+  const size_t nblk = m.colsPadded / 128;
+  size_t rows[R];
+  const uint8_t* w[R];
+  const uint8_t* pfRows[R];
+  for (int i = 0; i < R; i++) {
+    rows[i] = idx ? idx[r + i] : r + i;
+    w[i] = m.row(rows[i]);
+    if (idx) pfRows[i] = m.row(idx[std::min(r + kIdxAheadGroups * R + i, r1 - 1)]);
+  }
+  const uint8_t* pf = idx ? nullptr : w[0] + (R - 1) * m.rowBytes + kPrefetchBytes;
+  int32_t dots[R];
+  for (size_t b = 0; b < batch; b++) {
+    dotRows<R>(w, xq + b * m.colsPadded, nblk, b ? nullptr : pf, b || !idx ? nullptr : pfRows, dots);
+    for (int i = 0; i < R; i++) out[b * m.rows + rows[i]] = dots[i] - xsum[b];
+  }
+}
 
 }  // namespace
 
 void ternaryMatmulInt8Avx2(const TernaryMatrix& m, const int8_t* xq, const int32_t* xsum, size_t batch, int32_t* out, size_t r0, size_t r1, const uint32_t* idx) {
-  const size_t nblk = m.colsPadded / 128;
-  const __m256i mask = _mm256_set1_epi8(3), ones = _mm256_set1_epi16(1);
-  // Row pairs outside, activation vectors inside (see kernels_avx512.cc).
   size_t r = r0;
-  for (; r + 2 <= r1; r += 2) {
-    const size_t ra = idx ? idx[r] : r, rb = idx ? idx[r + 1] : r + 1;
-    const uint8_t* wa = m.row(ra);
-    const uint8_t* wb = m.row(rb);
-    for (size_t b = 0; b < batch; b++) {
-      const int8_t* x = xq + b * m.colsPadded;
-      __m256i acca = _mm256_setzero_si256(), accb = _mm256_setzero_si256();
-      for (size_t k0 = 0; k0 < nblk; k0 += kInt16Blocks) {
-        const size_t k1 = k0 + kInt16Blocks < nblk ? k0 + kInt16Blocks : nblk;
-        __m256i pa = _mm256_setzero_si256(), pb = _mm256_setzero_si256();
-        for (size_t k = k0; k < k1; k++) {
-          const int8_t* xb = x + k * 128;
-          const __m256i x0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb));
-          const __m256i x1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb + 32));
-          const __m256i x2 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb + 64));
-          const __m256i x3 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb + 96));
-          // Software prefetch a few blocks ahead (see kernels_avx512.cc).
-          _mm_prefetch(reinterpret_cast<const char*>(wa + k * 32 + 2048), _MM_HINT_T0);
-          _mm_prefetch(reinterpret_cast<const char*>(wb + k * 32 + 2048), _MM_HINT_T0);
-          const __m256i va = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wa + k * 32));
-          const __m256i vb = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wb + k * 32));
-          pa = _mm256_add_epi16(pa, _mm256_maddubs_epi16(_mm256_and_si256(va, mask), x0));
-          pb = _mm256_add_epi16(pb, _mm256_maddubs_epi16(_mm256_and_si256(vb, mask), x0));
-          pa = _mm256_add_epi16(pa, _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(va, 2), mask), x1));
-          pb = _mm256_add_epi16(pb, _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(vb, 2), mask), x1));
-          pa = _mm256_add_epi16(pa, _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(va, 4), mask), x2));
-          pb = _mm256_add_epi16(pb, _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(vb, 4), mask), x2));
-          pa = _mm256_add_epi16(pa, _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(va, 6), mask), x3));
-          pb = _mm256_add_epi16(pb, _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(vb, 6), mask), x3));
-        }
-        acca = _mm256_add_epi32(acca, _mm256_madd_epi16(pa, ones));
-        accb = _mm256_add_epi32(accb, _mm256_madd_epi16(pb, ones));
-      }
-      out[b * m.rows + ra] = hsum(acca) - xsum[b];
-      out[b * m.rows + rb] = hsum(accb) - xsum[b];
-    }
-  }
-  if (r < r1) ternaryMatmulInt8Portable(m, xq, xsum, batch, out, r, r1, idx);
+  for (; r + 2 <= r1; r += 2) rowGroup<2>(m, xq, xsum, batch, out, r, r1, idx);
+  if (r < r1) rowGroup<1>(m, xq, xsum, batch, out, r, r1, idx);
 }
 
 void lmHeadF16Avx2(const uint16_t* e16, size_t d, const float* h, float* out, size_t v0, size_t v1) {
@@ -100,9 +129,6 @@ void lmHeadF32Avx2(const float* e32, size_t d, const float* h, float* out, size_
   }
 }
 
-}  // namespace bitlens
-
-namespace bitlens {
 
 float dotF32Avx2(const float* a, const float* b, size_t n) {
   __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
@@ -121,6 +147,90 @@ void axpyF32Avx2(float a, const float* x, float* y, size_t n) {
   size_t i = 0;
   for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
   for (; i < n; i++) y[i] += a * x[i];
+}
+
+namespace {
+
+// Butterflies of one row as in kernels_avx512.cc (stages 1 and 2 inside a register).
+void butterfliesF64(double* row, size_t P) {
+  for (size_t j = 0; j < P; j += 4) {
+    __m256d x = _mm256_loadu_pd(row + j);
+    __m256d s = _mm256_permute_pd(x, 0x5);
+    x = _mm256_blend_pd(_mm256_add_pd(x, s), _mm256_sub_pd(s, x), 0xa);
+    s = _mm256_permute2f128_pd(x, x, 0x01);
+    x = _mm256_blend_pd(_mm256_add_pd(x, s), _mm256_sub_pd(s, x), 0xc);
+    _mm256_storeu_pd(row + j, x);
+  }
+  for (size_t len = 4; len < P; len <<= 1) {
+    for (size_t i = 0; i < P; i += len << 1) {
+      for (size_t j = i; j < i + len; j += 4) {
+        const __m256d a = _mm256_loadu_pd(row + j), b = _mm256_loadu_pd(row + j + len);
+        _mm256_storeu_pd(row + j, _mm256_add_pd(a, b));
+        _mm256_storeu_pd(row + j + len, _mm256_sub_pd(a, b));
+      }
+    }
+  }
+}
+
+inline __m256d signOf(int8_t h) { return _mm256_castsi256_pd(_mm256_set1_epi64x(static_cast<int64_t>(static_cast<uint64_t>(h < 0) << 63))); }
+
+}  // namespace
+
+void hadamardF64Avx2(const HadamardPlan& plan, double* x, bool inverse) {
+  const size_t P = plan.pow2, K = static_cast<size_t>(plan.K), n = K * P;
+  for (size_t r = 0; r < K; r++) butterfliesF64(x + r * P, P);
+  const __m256d norm = _mm256_set1_pd(1 / std::sqrt(static_cast<double>(n)));
+  if (K == 1) {
+    for (size_t i = 0; i < n; i += 4) _mm256_storeu_pd(x + i, _mm256_mul_pd(_mm256_loadu_pd(x + i), norm));
+    return;
+  }
+  // As kernels_avx512.cc: two rows of out by 16 columns in registers.
+  const int8_t* h = plan.h.data();
+  thread_local std::vector<double> out;
+  out.resize(n);
+  for (size_t i = 0; i < K; i += 2) {
+    for (size_t j0 = 0; j0 < P; j0 += 16) {
+      __m256d a[4], b[4];
+      for (int v = 0; v < 4; v++) a[v] = b[v] = _mm256_setzero_pd();
+      for (size_t l = 0; l < K; l++) {
+        const __m256d sa = signOf(inverse ? h[l * K + i] : h[i * K + l]), sb = signOf(inverse ? h[l * K + i + 1] : h[(i + 1) * K + l]);
+        const double* xl = x + l * P + j0;
+        for (int v = 0; v < 4; v++) {
+          const __m256d xv = _mm256_loadu_pd(xl + 4 * v);
+          a[v] = _mm256_add_pd(a[v], _mm256_xor_pd(xv, sa));
+          b[v] = _mm256_add_pd(b[v], _mm256_xor_pd(xv, sb));
+        }
+      }
+      for (int v = 0; v < 4; v++) {
+        _mm256_storeu_pd(out.data() + i * P + j0 + 4 * v, a[v]);
+        _mm256_storeu_pd(out.data() + (i + 1) * P + j0 + 4 * v, b[v]);
+      }
+    }
+  }
+  for (size_t i = 0; i < n; i += 4) _mm256_storeu_pd(x + i, _mm256_mul_pd(_mm256_loadu_pd(out.data() + i), norm));
+}
+
+
+double absMaxAvx2(const double* x, size_t n) {
+  const __m256d sign = _mm256_set1_pd(-0.0);
+  __m256d m = _mm256_setzero_pd();
+  for (size_t i = 0; i < n; i += 4) m = _mm256_max_pd(m, _mm256_andnot_pd(sign, _mm256_loadu_pd(x + i)));
+  __m128d h = _mm_max_pd(_mm256_castpd256_pd128(m), _mm256_extractf128_pd(m, 1));
+  h = _mm_max_sd(h, _mm_unpackhi_pd(h, h));
+  return _mm_cvtsd_f64(h);
+}
+
+// As kernels_avx512.cc.
+void roundClipAvx2(const double* x, size_t n, double a, double d, double lo, double hi, int8_t* q) {
+  const __m256d va = _mm256_set1_pd(a), vd = _mm256_set1_pd(d), vlo = _mm256_set1_pd(lo), vhi = _mm256_set1_pd(hi);
+  auto step = [&](const double* p) {
+    const __m256d v = _mm256_div_pd(_mm256_mul_pd(va, _mm256_loadu_pd(p)), vd);
+    return _mm256_cvtpd_epi32(_mm256_min_pd(_mm256_max_pd(_mm256_round_pd(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), vlo), vhi));
+  };
+  for (size_t i = 0; i < n; i += 8) {
+    const __m128i w = _mm_packs_epi32(step(x + i), step(x + i + 4));  // in range already: no saturation
+    _mm_storel_epi64(reinterpret_cast<__m128i*>(q + i), _mm_packs_epi16(w, w));
+  }
 }
 
 }  // namespace bitlens

@@ -77,7 +77,11 @@ class Model {
   void requestHead(std::optional<HeadRequest> req) { headReq_ = std::move(req); }
 
  private:
-  struct Act;  // per-forward scratch
+  // forward()'s activations, kept between calls: a decode step allocates nothing.
+  struct Act {
+    std::vector<double> hs, x, q, k, v, a, o, g, u, mlp, dn, act, tmp;
+    std::vector<double> rope;  // per token: cos, sin of every dimension pair
+  };
   struct Out {
     const Linear* lin;
     std::vector<double>* y;
@@ -101,6 +105,8 @@ class Model {
   size_t kvCap_ = 0;
   size_t pos_ = 0;
   std::vector<LayerTaps> taps_;
+  Act act_;
+  std::vector<uint8_t> sparseUp_;  // per layer: W_up by active rows (else whole, with W_gate)
   // scratch for linear()
   std::vector<int8_t> xq_, qtmp_;
   std::vector<int32_t> xsum_;

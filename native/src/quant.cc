@@ -4,6 +4,7 @@
 #include <cmath>
 #include <numeric>
 #include <stdexcept>
+#include <type_traits>
 #include <vector>
 
 #include "kernels.h"
@@ -17,32 +18,64 @@ constexpr double kEps = 1e-5;
 inline int8_t roundClip(double v, double lo, double hi) { return static_cast<int8_t>(std::min(std::max(std::nearbyint(v), lo), hi)); }
 
 template <typename T>
-double absMax(const T* x, size_t n) {
+double absMax(const T* x, size_t n, Isa isa) {
+  if constexpr (std::is_same_v<T, double>) {
+    if (n % 8 == 0) {
+      switch (isa) {
+#if defined(BITLENS_HAVE_AVX512_KERNELS)
+        case Isa::Avx512: return absMaxAvx512(x, n);
+#endif
+#if defined(BITLENS_HAVE_X86_KERNELS)
+        case Isa::Avx2: return absMaxAvx2(x, n);
+#endif
+        default: break;
+      }
+    }
+  }
   double g = 0;
   for (size_t i = 0; i < n; i++) g = std::max(g, std::fabs(static_cast<double>(x[i])));
   return g;
 }
 
+/** q[i] = RoundClip((a * x[i]) / d, lo, hi). */
 template <typename T>
-double int8Absmax(const T* x, size_t n, int8_t* q) {
-  const double g = absMax(x, n);
-  for (size_t i = 0; i < n; i++) q[i] = roundClip((127 * static_cast<double>(x[i])) / (g + kEps), -128, 127);
+void roundClipAll(const T* x, size_t n, double a, double d, double lo, double hi, int8_t* q, Isa isa) {
+  if constexpr (std::is_same_v<T, double>) {
+    if (n % 8 == 0) {
+      switch (isa) {
+#if defined(BITLENS_HAVE_AVX512_KERNELS)
+        case Isa::Avx512: return roundClipAvx512(x, n, a, d, lo, hi, q);
+#endif
+#if defined(BITLENS_HAVE_X86_KERNELS)
+        case Isa::Avx2: return roundClipAvx2(x, n, a, d, lo, hi, q);
+#endif
+        default: break;
+      }
+    }
+  }
+  for (size_t i = 0; i < n; i++) q[i] = roundClip((a * static_cast<double>(x[i])) / d, lo, hi);
+}
+
+template <typename T>
+double int8Absmax(const T* x, size_t n, int8_t* q, Isa isa) {
+  const double g = absMax(x, n, isa);
+  roundClipAll(x, n, 127, g + kEps, -128, 127, q, isa);
   return g / 127;
 }
 
 template <typename T>
-double int4Absmean(const T* x, size_t n, int8_t* q) {
+double int4Absmean(const T* x, size_t n, int8_t* q, Isa isa) {
   static const double sqrt7 = std::sqrt(7.0);
   double sum = 0;
   for (size_t i = 0; i < n; i++) sum += std::fabs(static_cast<double>(x[i]));
   const double b = n ? sum / static_cast<double>(n) : 0;
-  for (size_t i = 0; i < n; i++) q[i] = roundClip((sqrt7 * static_cast<double>(x[i])) / (b + kEps), -8, 7);
+  roundClipAll(x, n, sqrt7, b + kEps, -8, 7, q, isa);
   return b / sqrt7;
 }
 
 template <typename T>
-double int8Top50(const T* x, size_t n, int8_t* q) {
-  const double scale = int8Absmax(x, n, q);
+double int8Top50(const T* x, size_t n, int8_t* q, Isa isa) {
+  const double scale = int8Absmax(x, n, q, isa);
   const size_t keep = n / 2;
   // The kept set of quant.ts' topKMask: order by |x| descending, lower index first among equals.
   thread_local std::vector<uint32_t> idx;
@@ -61,17 +94,17 @@ double int8Top50(const T* x, size_t n, int8_t* q) {
 
 }  // namespace
 
-double quantInt8Absmax(const double* x, size_t n, int8_t* q) { return int8Absmax(x, n, q); }
-double quantInt4Absmean(const double* x, size_t n, int8_t* q) { return int4Absmean(x, n, q); }
-double quantInt8Top50(const double* x, size_t n, int8_t* q) { return int8Top50(x, n, q); }
-double quantInt8Absmax(const float* x, size_t n, int8_t* q) { return int8Absmax(x, n, q); }
-double quantInt4Absmean(const float* x, size_t n, int8_t* q) { return int4Absmean(x, n, q); }
-double quantInt8Top50(const float* x, size_t n, int8_t* q) { return int8Top50(x, n, q); }
+double quantInt8Absmax(const double* x, size_t n, int8_t* q, Isa isa) { return int8Absmax(x, n, q, isa); }
+double quantInt4Absmean(const double* x, size_t n, int8_t* q, Isa isa) { return int4Absmean(x, n, q, isa); }
+double quantInt8Top50(const double* x, size_t n, int8_t* q, Isa isa) { return int8Top50(x, n, q, isa); }
+double quantInt8Absmax(const float* x, size_t n, int8_t* q) { return int8Absmax(x, n, q, Isa::Portable); }
+double quantInt4Absmean(const float* x, size_t n, int8_t* q) { return int4Absmean(x, n, q, Isa::Portable); }
+double quantInt8Top50(const float* x, size_t n, int8_t* q) { return int8Top50(x, n, q, Isa::Portable); }
 
 double quantKv(const double* x, size_t n, int bits, int8_t* q) {
   if (bits < 2 || bits > 8) throw std::invalid_argument("KV bits must be an integer in 2..8, got " + std::to_string(bits));
   const double Q = static_cast<double>((1 << (bits - 1)) - 1);
-  const double g = absMax(x, n);
+  const double g = absMax(x, n, Isa::Portable);
   for (size_t i = 0; i < n; i++) q[i] = roundClip((Q * x[i]) / (g + kEps), -Q - 1, Q);
   return g / Q;
 }

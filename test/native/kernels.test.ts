@@ -49,6 +49,36 @@ describe('packed ternary x int8 products', () => {
     });
   }
 
+  // The SIMD kernels take rows in groups (4, then 2, then 1 on AVX-512, 2 and 1 for rows over 1 KiB;
+  // 2, then 1 on AVX2) and, for
+  // the W_up skip, rows by index; the addon's optional 7th argument reaches that path.
+  const matmulRows = (packed: Uint8Array, rows: number, cols: number, x: Int8Array, batch: number, isa: string, idx: Uint32Array) =>
+    (addon().ternaryMatmul as (...a: unknown[]) => Int32Array)(packed, rows, cols, x, batch, isa, idx);
+  for (const isa of isas()) {
+    it(`${isa}: every row-group tail (1..9 rows) and indexed row subsets equal the unpacked dot products`, () => {
+      const rng = new Rng(23);
+      for (const [rows, cols, batch] of [[1, 256, 1], [2, 512, 2], [3, 1024, 1], [5, 2560, 2], [6, 260, 1], [7, 2560, 1], [9, 6912, 1], [41, 1280, 3]] as const) {
+        const w = randomTernary(rng, rows * cols);
+        const x = randomInt8(rng, batch * cols);
+        const packed = packTernary(w, rows, cols);
+        const dot = (b: number, r: number) => {
+          let s = 0;
+          for (let c = 0; c < cols; c++) s += w[r * cols + c] * x[b * cols + c];
+          return s;
+        };
+        const want = Int32Array.from({ length: batch * rows }, (_, i) => dot(Math.floor(i / rows), i % rows));
+        expect(addon().ternaryMatmul(packed, rows, cols, x, batch, isa), `${rows}x${cols}`).toEqual(want);
+        // Ascending subsets with gaps of every size (what the W_up skip passes), and an unordered one.
+        for (const idx of [Uint32Array.from({ length: rows }, (_, r) => r).filter((r) => rng.nextU32() % 2 === 0), Uint32Array.from({ length: rows }, (_, r) => rows - 1 - r).filter((r) => r % 3 !== 1)]) {
+          const sub = new Int32Array(batch * rows);
+          for (let b = 0; b < batch; b++) for (const r of idx) sub[b * rows + r] = dot(b, r);
+          expect(matmulRows(packed, rows, cols, x, batch, isa, idx), `${rows}x${cols} rows ${[...idx]}`).toEqual(sub);
+        }
+      }
+      expect(() => matmulRows(new Uint8Array(4), 1, 16, new Int8Array(16), 1, isa, Uint32Array.of(1))).toThrow(/row index 1 out of range/);
+    });
+  }
+
   it('worst case sums (all weights +1 or -1, activations -128) do not overflow the int16 stages', () => {
     const cols = 6912;
     for (const isa of isas()) {
@@ -79,15 +109,20 @@ describe('per-token quantizers', () => {
     return out;
   }
 
-  it('INT8 absmax, INT4 absmean and a4.8 top-50% match quant.ts exactly (float64 and float32 inputs, ties to even)', () => {
+  // Float64 rows take the SIMD paths when n % 8 == 0 (the tie rows have 8 elements).
+  const quantizeWithIsa = (kind: string, x: Float64Array | Float32Array, isa: string) =>
+    (addon().quantize as (...a: unknown[]) => { q: Int8Array; scale: number })(kind, x, undefined, isa);
+  it('INT8 absmax, INT4 absmean and a4.8 top-50% match quant.ts exactly on every path (float64 and float32 inputs, ties to even)', () => {
     let ties = 0;
     for (const x of rows()) {
       for (const src of [x, Float32Array.from(x)]) {
         for (const [kind, ref] of [['int8', quantInt8Absmax], ['int4', quantInt4Absmean], ['int8-top50', quantInt8Top50]] as const) {
           const want = ref(src);
-          const got = addon().quantize(kind, src);
-          expect(got.q, `${kind} n=${x.length}`).toEqual(want.q);
-          expect(got.scale).toBe(want.scale);
+          for (const isa of isas()) {
+            const got = quantizeWithIsa(kind, src, isa);
+            expect(got.q, `${kind} n=${x.length} ${isa}`).toEqual(want.q);
+            expect(got.scale).toBe(want.scale);
+          }
         }
       }
       const b = x.reduce((a, v) => a + Math.abs(v), 0) / x.length;
@@ -115,21 +150,25 @@ describe('per-token quantizers', () => {
 });
 
 describe('fast Hadamard transform', () => {
-  it('matches hadamard.ts bit for bit: powers of two and Kronecker orders (12, 20, 108), both directions, float64 and float32', () => {
-    const rng = new Rng(9);
-    for (const n of [1, 2, 64, 768, 2560, 6912, 4096]) {
-      const x = Float64Array.from({ length: n }, () => rng.normal());
-      for (const inverse of [false, true]) {
-        for (const make of [(a: Float64Array) => Float64Array.from(a), (a: Float64Array) => Float32Array.from(a)]) {
-          const want = make(x);
-          const got = make(x);
-          hadamardTransform(want, n, 0, inverse);
-          addon().hadamard(got, inverse);
-          expect(got, `n=${n} inverse=${inverse} ${want.constructor.name}`).toEqual(want);
+  // Every float64 path (SIMD ones for pow2 % 32 == 0: 384, 640, 768, 2560, 6912, 4096), zeros included.
+  const hadamardWithIsa = (x: Float64Array | Float32Array, inverse: boolean, isa: string) => (addon().hadamard as (...a: unknown[]) => void)(x, inverse, isa);
+  for (const isa of isas()) {
+    it(`${isa}: matches hadamard.ts bit for bit: powers of two and Kronecker orders (12, 20, 108), both directions, float64 and float32`, () => {
+      const rng = new Rng(9);
+      for (const n of [1, 2, 64, 192, 384, 640, 768, 2560, 6912, 4096]) {
+        const x = Float64Array.from({ length: n }, (_, i) => (i % 29 === 3 ? 0 : i % 31 === 5 ? -0 : rng.normal()));
+        for (const inverse of [false, true]) {
+          for (const make of [(a: Float64Array) => Float64Array.from(a), (a: Float64Array) => Float32Array.from(a)]) {
+            const want = make(x);
+            const got = make(x);
+            hadamardTransform(want, n, 0, inverse);
+            hadamardWithIsa(got, inverse, isa);
+            expect(got, `n=${n} inverse=${inverse} ${want.constructor.name}`).toEqual(want);
+          }
         }
       }
-    }
-  });
+    });
+  }
 
   it('names the width it cannot transform', () => {
     expect(() => addon().hadamard(new Float64Array(28))).toThrow(/width 28/);

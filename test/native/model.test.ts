@@ -100,6 +100,32 @@ describe('native model', () => {
     }
   });
 
+  // Decoding computes only the W_up rows whose relu2 gate is > 0 when at most a third are (else all
+  // of W_up): zero rows of W_gate give g = 0, so with 4 of 5 of them zero every decode step takes
+  // the indexed-row path of every kernel.
+  it('a sparse relu2 gate (the W_up row skip) matches the reference on every kernel path', () => {
+    const weights = randomModelWeights(testConfig(), 5);
+    for (const l of weights.layers) {
+      const rowBytes = l.gate.cols / 4;
+      for (let r = 0; r < l.gate.rows; r++) if (r % 5 !== 0) l.gate.packed.fill(0x55, r * rowBytes, (r + 1) * rowBytes);
+    }
+    for (const isa of isas()) {
+      for (const scheme of ['b1.58', 'v2-a4'] as const) {
+        const native = new NativeCpuModel(weights, { scheme, kvBits: 16, isa, threads: 2, taps: true });
+        const ref = new ReferenceModel(weights, { scheme, kvBits: 16 });
+        let ids = [BOS, 72, 101];
+        for (let s = 0; s < 6; s++) {
+          const out = native.forward(ids);
+          const exp = ref.forward(ids);
+          expect(maxDiff(out, exp), `${isa} ${scheme} step ${s}`).toBeLessThan(STRICT);
+          expect(maxTapDiff(native.lastTaps, ref.lastTaps)).toBeLessThan(STRICT);
+          expect(argmax(out)).toBe(argmax(exp));
+          ids = [argmax(exp)];
+        }
+      }
+    }
+  });
+
   it('reset() empties the cache: the same prompt gives the same logits', () => {
     const weights = randomModelWeights(testConfig(), 2);
     const m = new NativeCpuModel(weights, { scheme: 'v2-a4', kvBits: 4, threads: 2 });
