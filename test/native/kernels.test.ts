@@ -4,7 +4,7 @@ import { hadamardTransform } from '../../engine/common/hadamard.js';
 import { quantInt4Absmean, quantInt8Absmax, quantInt8Top50, quantKv, QUANT_EPS } from '../../engine/common/quant.js';
 import { Rng } from '../../engine/common/random-model.js';
 import { packTernary } from '../../engine/common/ternary.js';
-import { checkIsa, loadNativeAddon } from '../../engine/node/native/addon.js';
+import { checkIsa, loadNativeAddon, type NativeIsa, type NativeQuantKind } from '../../engine/node/native/addon.js';
 import { addon, isas, randomInt8, randomTernary } from './helpers.js';
 
 describe('native addon loading', () => {
@@ -52,8 +52,8 @@ describe('packed ternary x int8 products', () => {
   // The SIMD kernels take rows in groups (4, then 2, then 1 on AVX-512, 2 and 1 for rows over 1 KiB;
   // 2, then 1 on AVX2) and, for
   // the W_up skip, rows by index; the addon's optional 7th argument reaches that path.
-  const matmulRows = (packed: Uint8Array, rows: number, cols: number, x: Int8Array, batch: number, isa: string, idx: Uint32Array) =>
-    (addon().ternaryMatmul as (...a: unknown[]) => Int32Array)(packed, rows, cols, x, batch, isa, idx);
+  const matmulRows = (packed: Uint8Array, rows: number, cols: number, x: Int8Array, batch: number, isa: NativeIsa, idx: Uint32Array) =>
+    addon().ternaryMatmul(packed, rows, cols, x, batch, isa, idx);
   for (const isa of isas()) {
     it(`${isa}: every row-group tail (1..9 rows) and indexed row subsets equal the unpacked dot products`, () => {
       const rng = new Rng(23);
@@ -110,8 +110,8 @@ describe('per-token quantizers', () => {
   }
 
   // Float64 rows take the SIMD paths when n % 8 == 0 (the tie rows have 8 elements).
-  const quantizeWithIsa = (kind: string, x: Float64Array | Float32Array, isa: string) =>
-    (addon().quantize as (...a: unknown[]) => { q: Int8Array; scale: number })(kind, x, undefined, isa);
+  const quantizeWithIsa = (kind: NativeQuantKind, x: Float64Array | Float32Array, isa: NativeIsa) =>
+    addon().quantize(kind, x, undefined, isa);
   it('INT8 absmax, INT4 absmean and a4.8 top-50% match quant.ts exactly on every path (float64 and float32 inputs, ties to even)', () => {
     let ties = 0;
     for (const x of rows()) {
@@ -151,7 +151,7 @@ describe('per-token quantizers', () => {
 
 describe('fast Hadamard transform', () => {
   // Every float64 path (SIMD ones for pow2 % 32 == 0: 384, 640, 768, 2560, 6912, 4096), zeros included.
-  const hadamardWithIsa = (x: Float64Array | Float32Array, inverse: boolean, isa: string) => (addon().hadamard as (...a: unknown[]) => void)(x, inverse, isa);
+  const hadamardWithIsa = (x: Float64Array | Float32Array, inverse: boolean, isa: NativeIsa) => addon().hadamard(x, inverse, isa);
   for (const isa of isas()) {
     it(`${isa}: matches hadamard.ts bit for bit: powers of two and Kronecker orders (12, 20, 108), both directions, float64 and float32`, () => {
       const rng = new Rng(9);

@@ -77,11 +77,15 @@ export interface NativeModelHandle {
 
 export interface NativeAddon {
   cpuInfo(): NativeCpuInfo;
-  quantize(kind: NativeQuantKind, x: Float64Array | Float32Array, bits?: number): { q: Int8Array; scale: number };
+  /** `isa`: the kernel path (default: the fastest this CPU runs). */
+  quantize(kind: NativeQuantKind, x: Float64Array | Float32Array, bits?: number, isa?: NativeIsa): { q: Int8Array; scale: number };
   /** In place over the whole array (width = its length). */
-  hadamard(x: Float64Array | Float32Array, inverse?: boolean): void;
-  /** Integer products of packed ternary rows (docs/model-format.md layout) with `batch` int8 vectors. */
-  ternaryMatmul(packed: Uint8Array, rows: number, cols: number, xq: Int8Array, batch: number, isa?: NativeIsa): Int32Array;
+  hadamard(x: Float64Array | Float32Array, inverse?: boolean, isa?: NativeIsa): void;
+  /**
+   * Integer products of packed ternary rows (docs/model-format.md layout) with `batch` int8 vectors;
+   * with `subset` (row indices), only those rows are computed and the others are 0.
+   */
+  ternaryMatmul(packed: Uint8Array, rows: number, cols: number, xq: Int8Array, batch: number, isa?: NativeIsa, subset?: Uint32Array): Int32Array;
   NativeModel: new (spec: object, run: object) => NativeModelHandle;
   /** mode: 'int8' (h as two int8 digits, VNNI) or 'f32'; default int8 on avx512, else f32. */
   LmHead: new (table: Uint16Array | Float32Array, rows: number, cols: number, options?: { isa?: NativeIsa; threads?: number; mode?: NativeLmHeadMode }) => NativeLmHead;
