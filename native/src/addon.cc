@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 
 #include "kernels.h"
 #include "model.h"
@@ -92,7 +93,7 @@ Napi::Value Quantize(const Napi::CallbackInfo& info) {
   return o;
 }
 
-// hadamard(x: Float64Array | Float32Array, inverse?, isa?) in place over the whole array.
+// hadamard(x: Float64Array | Float32Array, inverse?, isa?, threads?) in place over the whole array.
 Napi::Value Hadamard(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!info[0].IsTypedArray()) throw Napi::TypeError::New(env, "hadamard: x must be a Float64Array or Float32Array");
@@ -100,7 +101,18 @@ Napi::Value Hadamard(const Napi::CallbackInfo& info) {
   const bool inverse = info[1].IsBoolean() && info[1].As<Napi::Boolean>().Value();
   try {
     const HadamardPlan plan = hadamardPlan(arr.ElementLength(), parseIsa(env, info[2]));
-    if (arr.TypedArrayType() == napi_float64_array) hadamardTransform(plan, arr.As<Napi::Float64Array>().Data(), inverse);
+    // threads > 1: the H_K step split into that many ranges, each run on a thread of its own (a pool
+    // may let the caller take every chunk; this way no range runs on the calling thread).
+    const size_t threads = info[3].IsNumber() ? std::min<size_t>(std::max<int64_t>(info[3].As<Napi::Number>().Int64Value(), 1), 64) : 1;
+    const ParallelFor parallel = [&](size_t n, const std::function<void(size_t, size_t)>& fn, size_t align) {
+      std::vector<std::thread> ts;
+      for (size_t t = 0; t < threads; t++) {
+        const size_t b = n * t / threads / align * align, e = t + 1 == threads ? n : n * (t + 1) / threads / align * align;
+        if (b < e) ts.emplace_back(fn, b, e);
+      }
+      for (std::thread& th : ts) th.join();
+    };
+    if (arr.TypedArrayType() == napi_float64_array) hadamardTransform(plan, arr.As<Napi::Float64Array>().Data(), inverse, threads > 1 ? &parallel : nullptr);
     else if (arr.TypedArrayType() == napi_float32_array) hadamardTransform(plan, arr.As<Napi::Float32Array>().Data(), inverse);
     else throw Napi::TypeError::New(env, "hadamard: x must be a Float64Array or Float32Array");
   } catch (const std::invalid_argument& e) {

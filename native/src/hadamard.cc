@@ -1,6 +1,7 @@
 // Orthonormal Hadamard transform H_n = (H_K (x) H_{2^k}) / sqrt(n), with the factor choice, Paley
 // construction and index order of engine/common/hadamard.ts and the same rounding (butterflies in
 // the array's precision, H_K columns summed in float64, then one multiply by 1/sqrt(n)).
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 #include <string>
@@ -100,19 +101,33 @@ HadamardPlan hadamardPlan(size_t n, Isa isa) {
                               std::to_string(n / odd) + "); supported widths are 2^k and K * 2^k with K - 1 a prime = 3 mod 4");
 }
 
-void hadamardTransform(const HadamardPlan& plan, double* x, bool inverse) {
-  if (plan.pow2 % 32 == 0) {
-    switch (plan.isa) {
+void hadamardTransform(const HadamardPlan& plan, double* x, bool inverse, const ParallelFor* parallel) {
+  void (*rows)(double*, size_t, size_t) = nullptr;
+  void (*columns)(const HadamardPlan&, bool, double, const double*, double*, size_t, size_t) = nullptr;
+  switch (plan.isa) {
 #if defined(BITLENS_HAVE_AVX512_KERNELS)
-      case Isa::Avx512: return hadamardF64Avx512(plan, x, inverse);
+    case Isa::Avx512: rows = hadamardRowsF64Avx512, columns = hadamardColumnsF64Avx512; break;
 #endif
 #if defined(BITLENS_HAVE_X86_KERNELS)
-      case Isa::Avx2: return hadamardF64Avx2(plan, x, inverse);
+    case Isa::Avx2: rows = hadamardRowsF64Avx2, columns = hadamardColumnsF64Avx2; break;
 #endif
-      default: break;
-    }
+    default: break;
   }
-  transform(plan, x, inverse);
+  if (!rows || plan.pow2 % 32 != 0) return transform(plan, x, inverse);
+  const size_t P = plan.pow2, K = static_cast<size_t>(plan.K), n = K * P;
+  const double norm = 1 / std::sqrt(static_cast<double>(n));
+  rows(x, P, K);
+  if (K == 1) {
+    for (size_t i = 0; i < n; i++) x[i] = x[i] * norm;
+    return;
+  }
+  thread_local std::vector<double> scratch;
+  scratch.resize(n);
+  double* out = scratch.data();  // the caller's buffer (inside the lambda, scratch would be each worker's own)
+  const auto step = [&](size_t i0, size_t i1) { columns(plan, inverse, norm, x, out, i0, i1); };
+  if (parallel) (*parallel)(K, step, 2);
+  else step(0, K);
+  std::copy(out, out + n, x);
 }
 void hadamardTransform(const HadamardPlan& plan, float* x, bool inverse) { transform(plan, x, inverse); }
 

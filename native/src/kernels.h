@@ -5,6 +5,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -56,13 +57,21 @@ struct HadamardPlan {
 };
 /** Throws std::invalid_argument naming the width when there is no construction. */
 HadamardPlan hadamardPlan(size_t n, Isa isa = Isa::Portable);
-/** In place, x <- H_n x (or H_n^T x): butterflies in T's precision, H_K columns in float64. */
-void hadamardTransform(const HadamardPlan& plan, double* x, bool inverse = false);
+/** fn(begin, end) over [0, n) in chunks whose bounds are multiples of align, possibly in parallel. */
+using ParallelFor = std::function<void(size_t n, const std::function<void(size_t, size_t)>& fn, size_t align)>;
+/**
+ * In place, x <- H_n x (or H_n^T x): butterflies in T's precision, H_K columns in float64. The
+ * float64 H_K step (K^2 n multiply-adds: most of the time) is split over `parallel` when given.
+ */
+void hadamardTransform(const HadamardPlan& plan, double* x, bool inverse = false, const ParallelFor* parallel = nullptr);
 void hadamardTransform(const HadamardPlan& plan, float* x, bool inverse = false);
-// Per-ISA float64 transforms (the same operations per element in the same order, so the same bits);
-// for pow2 % 32 == 0 only (hadamardTransform falls back to the portable one otherwise).
-void hadamardF64Avx2(const HadamardPlan& plan, double* x, bool inverse);
-void hadamardF64Avx512(const HadamardPlan& plan, double* x, bool inverse);
+// Per-ISA float64 steps (the same operations per element in the same order as the portable
+// transform, so the same bits), for pow2 % 32 == 0: the butterflies of the K rows of x, and output
+// rows [i0, i1) (even bounds) of the H_K step, times norm, into out.
+void hadamardRowsF64Avx2(double* x, size_t P, size_t K);
+void hadamardRowsF64Avx512(double* x, size_t P, size_t K);
+void hadamardColumnsF64Avx2(const HadamardPlan& plan, bool inverse, double norm, const double* x, double* out, size_t i0, size_t i1);
+void hadamardColumnsF64Avx512(const HadamardPlan& plan, bool inverse, double norm, const double* x, double* out, size_t i0, size_t i1);
 
 // ---- packed ternary x int8 -------------------------------------------------------------------
 

@@ -2,8 +2,6 @@
 #include <immintrin.h>
 
 #include <algorithm>
-#include <cmath>
-#include <vector>
 
 #include "kernels.h"
 
@@ -176,19 +174,16 @@ inline __m256d signOf(int8_t h) { return _mm256_castsi256_pd(_mm256_set1_epi64x(
 
 }  // namespace
 
-void hadamardF64Avx2(const HadamardPlan& plan, double* x, bool inverse) {
-  const size_t P = plan.pow2, K = static_cast<size_t>(plan.K), n = K * P;
+void hadamardRowsF64Avx2(double* x, size_t P, size_t K) {
   for (size_t r = 0; r < K; r++) butterfliesF64(x + r * P, P);
-  const __m256d norm = _mm256_set1_pd(1 / std::sqrt(static_cast<double>(n)));
-  if (K == 1) {
-    for (size_t i = 0; i < n; i += 4) _mm256_storeu_pd(x + i, _mm256_mul_pd(_mm256_loadu_pd(x + i), norm));
-    return;
-  }
-  // As kernels_avx512.cc: two rows of out by 16 columns in registers.
+}
+
+// As kernels_avx512.cc: two rows of out by 16 columns in registers.
+void hadamardColumnsF64Avx2(const HadamardPlan& plan, bool inverse, double norm, const double* x, double* out, size_t i0, size_t i1) {
+  const size_t P = plan.pow2, K = static_cast<size_t>(plan.K);
   const int8_t* h = plan.h.data();
-  thread_local std::vector<double> out;
-  out.resize(n);
-  for (size_t i = 0; i < K; i += 2) {
+  const __m256d vn = _mm256_set1_pd(norm);
+  for (size_t i = i0; i < i1; i += 2) {
     for (size_t j0 = 0; j0 < P; j0 += 16) {
       __m256d a[4], b[4];
       for (int v = 0; v < 4; v++) a[v] = b[v] = _mm256_setzero_pd();
@@ -202,12 +197,11 @@ void hadamardF64Avx2(const HadamardPlan& plan, double* x, bool inverse) {
         }
       }
       for (int v = 0; v < 4; v++) {
-        _mm256_storeu_pd(out.data() + i * P + j0 + 4 * v, a[v]);
-        _mm256_storeu_pd(out.data() + (i + 1) * P + j0 + 4 * v, b[v]);
+        _mm256_storeu_pd(out + i * P + j0 + 4 * v, _mm256_mul_pd(a[v], vn));
+        _mm256_storeu_pd(out + (i + 1) * P + j0 + 4 * v, _mm256_mul_pd(b[v], vn));
       }
     }
   }
-  for (size_t i = 0; i < n; i += 4) _mm256_storeu_pd(x + i, _mm256_mul_pd(_mm256_loadu_pd(out.data() + i), norm));
 }
 
 

@@ -4,8 +4,6 @@
 #include <immintrin.h>
 
 #include <algorithm>
-#include <cmath>
-#include <vector>
 
 #include "kernels.h"
 
@@ -141,20 +139,17 @@ inline __m512i signOf(int8_t h) { return _mm512_set1_epi64(static_cast<int64_t>(
 
 }  // namespace
 
-void hadamardF64Avx512(const HadamardPlan& plan, double* x, bool inverse) {
-  const size_t P = plan.pow2, K = static_cast<size_t>(plan.K), n = K * P;
+void hadamardRowsF64Avx512(double* x, size_t P, size_t K) {
   for (size_t r = 0; r < K; r++) butterfliesF64(x + r * P, P);
-  const __m512d norm = _mm512_set1_pd(1 / std::sqrt(static_cast<double>(n)));
-  if (K == 1) {
-    for (size_t i = 0; i < n; i += 8) _mm512_storeu_pd(x + i, _mm512_mul_pd(_mm512_loadu_pd(x + i), norm));
-    return;
-  }
-  // out[i][j] = sum over l in order of h(i, l) * x[l][j] from +0, as columnStep: two rows of out
-  // (K is a multiple of 4) by 32 columns in registers, so each x[l] block is loaded once for both.
+}
+
+// out[i][j] = norm * (sum over l in order of h(i, l) * x[l][j] from +0), as columnStep: two rows of
+// out (K is a multiple of 4) by 32 columns in registers, so each x[l] block is loaded once for both.
+void hadamardColumnsF64Avx512(const HadamardPlan& plan, bool inverse, double norm, const double* x, double* out, size_t i0, size_t i1) {
+  const size_t P = plan.pow2, K = static_cast<size_t>(plan.K);
   const int8_t* h = plan.h.data();
-  thread_local std::vector<double> out;
-  out.resize(n);
-  for (size_t i = 0; i < K; i += 2) {
+  const __m512d vn = _mm512_set1_pd(norm);
+  for (size_t i = i0; i < i1; i += 2) {
     for (size_t j0 = 0; j0 < P; j0 += 32) {
       __m512d a[4], b[4];
       for (int v = 0; v < 4; v++) a[v] = b[v] = _mm512_setzero_pd();
@@ -168,12 +163,11 @@ void hadamardF64Avx512(const HadamardPlan& plan, double* x, bool inverse) {
         }
       }
       for (int v = 0; v < 4; v++) {
-        _mm512_storeu_pd(out.data() + i * P + j0 + 8 * v, a[v]);
-        _mm512_storeu_pd(out.data() + (i + 1) * P + j0 + 8 * v, b[v]);
+        _mm512_storeu_pd(out + i * P + j0 + 8 * v, _mm512_mul_pd(a[v], vn));
+        _mm512_storeu_pd(out + (i + 1) * P + j0 + 8 * v, _mm512_mul_pd(b[v], vn));
       }
     }
   }
-  for (size_t i = 0; i < n; i += 8) _mm512_storeu_pd(x + i, _mm512_mul_pd(_mm512_loadu_pd(out.data() + i), norm));
 }
 
 

@@ -101,6 +101,7 @@ class Model {
   const float* headF32_;
   HadamardPlan hadAttn_, hadFfn_;
   std::unique_ptr<ThreadPool> pool_;
+  ParallelFor parallel_;  // pool_ for the kernels that take one
   std::vector<std::vector<float>> kCache_, vCache_;
   size_t kvCap_ = 0;
   size_t pos_ = 0;

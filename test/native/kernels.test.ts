@@ -151,7 +151,7 @@ describe('per-token quantizers', () => {
 
 describe('fast Hadamard transform', () => {
   // Every float64 path (SIMD ones for pow2 % 32 == 0: 384, 640, 768, 2560, 6912, 4096), zeros included.
-  const hadamardWithIsa = (x: Float64Array | Float32Array, inverse: boolean, isa: NativeIsa) => addon().hadamard(x, inverse, isa);
+  const hadamardWithIsa = (x: Float64Array | Float32Array, inverse: boolean, isa: NativeIsa, threads = 1) => addon().hadamard(x, inverse, isa, threads);
   for (const isa of isas()) {
     it(`${isa}: matches hadamard.ts bit for bit: powers of two and Kronecker orders (12, 20, 108), both directions, float64 and float32`, () => {
       const rng = new Rng(9);
@@ -164,6 +164,10 @@ describe('fast Hadamard transform', () => {
             hadamardTransform(want, n, 0, inverse);
             hadamardWithIsa(got, inverse, isa);
             expect(got, `n=${n} inverse=${inverse} ${want.constructor.name}`).toEqual(want);
+            // The H_K step split over 3 threads (uneven row ranges), as the model runs it.
+            const split = make(x);
+            hadamardWithIsa(split, inverse, isa, 3);
+            expect(split, `n=${n} inverse=${inverse} ${want.constructor.name}, 3 threads`).toEqual(want);
           }
         }
       }

@@ -126,6 +126,21 @@ describe('native model', () => {
     }
   });
 
+  it('the thread count does not change a bit of the logits (from 4 threads the Hadamard transform is split over the pool)', () => {
+    // Paley widths (48 = H_12 (x) H_4, 80 = H_20 (x) H_4): the H_K step is the part that is split.
+    const weights = randomModelWeights(testConfig({ hiddenSize: 48, numHeads: 4, numKvHeads: 2, intermediateSize: 80 }), 4);
+    for (const scheme of ['v2-a4', 'v2-a8'] as const) {
+      const one = new NativeCpuModel(weights, { scheme, kvBits: 16, threads: 1 });
+      const four = new NativeCpuModel(weights, { scheme, kvBits: 16, threads: 4 });
+      let ids = [BOS, 5, 6, 7];
+      for (let s = 0; s < 3; s++) {
+        const a = one.forward(ids);
+        expect(four.forward(ids), `${scheme} step ${s}`).toEqual(a);
+        ids = [argmax(a)];
+      }
+    }
+  });
+
   it('reset() empties the cache: the same prompt gives the same logits', () => {
     const weights = randomModelWeights(testConfig(), 2);
     const m = new NativeCpuModel(weights, { scheme: 'v2-a4', kvBits: 4, threads: 2 });

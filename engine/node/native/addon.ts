@@ -79,8 +79,8 @@ export interface NativeAddon {
   cpuInfo(): NativeCpuInfo;
   /** `isa`: the kernel path (default: the fastest this CPU runs). */
   quantize(kind: NativeQuantKind, x: Float64Array | Float32Array, bits?: number, isa?: NativeIsa): { q: Int8Array; scale: number };
-  /** In place over the whole array (width = its length). */
-  hadamard(x: Float64Array | Float32Array, inverse?: boolean, isa?: NativeIsa): void;
+  /** In place over the whole array (width = its length); `threads` > 1 splits the float64 H_K step over a pool. */
+  hadamard(x: Float64Array | Float32Array, inverse?: boolean, isa?: NativeIsa, threads?: number): void;
   /**
    * Integer products of packed ternary rows (docs/model-format.md layout) with `batch` int8 vectors;
    * with `subset` (row indices), only those rows are computed and the others are 0.
