@@ -65,16 +65,19 @@ void approxInt8(Isa isa, const int8_t* q, size_t stride, const uint8_t* u, int32
   lmHeadApproxInt8Portable(q, stride, u, acc, v0, v1);
 }
 
+constexpr size_t kCodesAlign = 2u << 20;
+
 /**
  * Zeroed memory for the int8 copy: 2 MiB aligned and, on Linux, in transparent huge pages (one TLB
  * entry per 2 MiB: the per-token pass streams hundreds of MB and 4 KiB pages cost it a third of its speed).
  */
+
 int8_t* allocCodes(size_t bytes) {
-  constexpr size_t kAlign = 2u << 20;
-  void* p = nullptr;
-  if (posix_memalign(&p, kAlign, (bytes + kAlign - 1) / kAlign * kAlign) != 0) throw std::bad_alloc();
+  const size_t padded = (bytes + kCodesAlign - 1) / kCodesAlign * kCodesAlign;
+  // Aligned operator new (C++17) rather than posix_memalign: the same code builds with MSVC (Windows).
+  void* p = ::operator new(padded, std::align_val_t(kCodesAlign));
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
-  madvise(p, (bytes + kAlign - 1) / kAlign * kAlign, MADV_HUGEPAGE);
+  madvise(p, padded, MADV_HUGEPAGE);
 #endif
   std::memset(p, 0, bytes);
   return static_cast<int8_t*>(p);
@@ -106,7 +109,7 @@ void quantRow(Isa isa, const double* w, size_t cols, float s, int8_t* q, double&
 
 }  // namespace
 
-void LmHeadInt8::Free::operator()(int8_t* p) const { std::free(p); }
+void LmHeadInt8::Free::operator()(int8_t* p) const { ::operator delete(p, std::align_val_t(kCodesAlign)); }
 
 void lmHeadApproxF32Portable(const int8_t* q, size_t stride, const float* scale, const float* h, double* out, size_t v0, size_t v1) {
   for (size_t v = v0; v < v1; v++) {

@@ -49,7 +49,8 @@ Isa bestIsa() {
 
 std::vector<std::string> cpuFeatureNames() {
   std::vector<std::string> out;
-#if defined(BITLENS_X86)
+  // __builtin_cpu_* are GCC/Clang builtins; the MSVC build (binding.gyp, portable kernels) lists none.
+#if defined(BITLENS_X86) && (defined(__GNUC__) || defined(__clang__))
   __builtin_cpu_init();
 #define BITLENS_FEATURE(name) \
   if (__builtin_cpu_supports(name)) out.push_back(name);
