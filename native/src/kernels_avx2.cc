@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "kernels.h"
+#include "kernels_rows.h"
 
 namespace bitlens {
 namespace {
@@ -24,9 +25,6 @@ inline float hsum(__m256 v) {
 
 // Up to 8 blocks of int16 partial sums (|each| <= 4 * 2 * 2 * 128 = 2048) before widening.
 constexpr size_t kInt16Blocks = 8;
-// Software prefetch as in kernels_avx512.cc: one per 64 B consumed, increasing addresses.
-constexpr size_t kPrefetchBytes = 2048;
-constexpr size_t kIdxAheadGroups = 2;
 
 // R rows at once share the activation loads (R = 2 keeps the accumulators in the 16 registers).
 template <int R>
@@ -68,33 +66,12 @@ inline void dotRows(const uint8_t* const* w, const int8_t* x, size_t nblk, const
   for (int i = 0; i < R; i++) dots[i] = hsum(acc[i]);
 }
 
-// Rows at positions [r, r + R) (of idx, or themselves) against every vector of the batch (see
-// kernels_avx512.cc).
-template <int R>
-inline void rowGroup(const TernaryMatrix& m, const int8_t* xq, const int32_t* xsum, size_t batch, int32_t* out, size_t r, size_t r1, const uint32_t* idx) {
-  const size_t nblk = m.colsPadded / 128;
-  size_t rows[R];
-  const uint8_t* w[R];
-  const uint8_t* pfRows[R];
-  for (int i = 0; i < R; i++) {
-    rows[i] = idx ? idx[r + i] : r + i;
-    w[i] = m.row(rows[i]);
-    if (idx) pfRows[i] = m.row(idx[std::min(r + kIdxAheadGroups * R + i, r1 - 1)]);
-  }
-  const uint8_t* pf = idx ? nullptr : w[0] + (R - 1) * m.rowBytes + kPrefetchBytes;
-  int32_t dots[R];
-  for (size_t b = 0; b < batch; b++) {
-    dotRows<R>(w, xq + b * m.colsPadded, nblk, b ? nullptr : pf, b || !idx ? nullptr : pfRows, dots);
-    for (int i = 0; i < R; i++) out[b * m.rows + rows[i]] = dots[i] - xsum[b];
-  }
-}
-
 }  // namespace
 
 void ternaryMatmulInt8Avx2(const TernaryMatrix& m, const int8_t* xq, const int32_t* xsum, size_t batch, int32_t* out, size_t r0, size_t r1, const uint32_t* idx) {
   size_t r = r0;
-  for (; r + 2 <= r1; r += 2) rowGroup<2>(m, xq, xsum, batch, out, r, r1, idx);
-  if (r < r1) rowGroup<1>(m, xq, xsum, batch, out, r, r1, idx);
+  for (; r + 2 <= r1; r += 2) rowGroup<2, dotRows<2>, 128>(m, xq, xsum, batch, out, r, r1, idx);
+  if (r < r1) rowGroup<1, dotRows<1>, 128>(m, xq, xsum, batch, out, r, r1, idx);
 }
 
 void lmHeadF16Avx2(const uint16_t* e16, size_t d, const float* h, float* out, size_t v0, size_t v1) {

@@ -6,20 +6,11 @@
 #include <algorithm>
 
 #include "kernels.h"
+#include "kernels_rows.h"
 
 namespace bitlens {
 
 namespace {
-
-// Software prefetch. The hardware prefetcher alone keeps too few lines in flight for this loop, and
-// prefetching each row of a group at its own position (several interleaved streams) measured no
-// better (~9 GB/s from DRAM on Zen 4): what runs at the speed of a plain streaming read (~20 GB/s
-// per thread) is one prefetch per 64 B consumed, issued in increasing address order over the
-// group's contiguous rows, kPrefetchBytes past the start of the group's last row.
-constexpr size_t kPrefetchBytes = 2048;
-// Rows selected by an index (the W_up skip) are not contiguous: their lines are fetched this many
-// groups ahead, row by row.
-constexpr size_t kIdxAheadGroups = 2;
 
 // The four 2-bit fields of a byte are masked in place, not shifted down: field k contributes
 // 4^k * code * x, so each field gets its own accumulator, divided by 4^k at the end (exact: every
@@ -58,28 +49,6 @@ inline void dotRows(const uint8_t* const* w, const int8_t* x, size_t nblk, const
   }
 }
 
-// Rows at positions [r, r + R) (of idx, or themselves) against every activation vector of the
-// batch: the rows stay in L1 while the vectors (few enough for L2, see Model::linear) pass over them.
-template <int R>
-inline void rowGroup(const TernaryMatrix& m, const int8_t* xq, const int32_t* xsum, size_t batch, int32_t* out, size_t r, size_t r1, const uint32_t* idx) {
-  const size_t nblk = m.colsPadded / 256;
-  size_t rows[R];
-  const uint8_t* w[R];
-  const uint8_t* pfRows[R];
-  for (int i = 0; i < R; i++) {
-    rows[i] = idx ? idx[r + i] : r + i;
-    w[i] = m.row(rows[i]);
-    if (idx) pfRows[i] = m.row(idx[std::min(r + kIdxAheadGroups * R + i, r1 - 1)]);
-  }
-  const uint8_t* pf = idx ? nullptr : w[0] + (R - 1) * m.rowBytes + kPrefetchBytes;
-  int32_t dots[R];
-  for (size_t b = 0; b < batch; b++) {
-    // Later vectors of the batch find the rows in L1: prefetch on the first pass only.
-    dotRows<R>(w, xq + b * m.colsPadded, nblk, b ? nullptr : pf, b || !idx ? nullptr : pfRows, dots);
-    for (int i = 0; i < R; i++) out[b * m.rows + rows[i]] = dots[i] - xsum[b];
-  }
-}
-
 }  // namespace
 
 void ternaryMatmulInt8Avx512(const TernaryMatrix& m, const int8_t* xq, const int32_t* xsum, size_t batch, int32_t* out, size_t r0, size_t r1, const uint32_t* idx) {
@@ -87,9 +56,9 @@ void ternaryMatmulInt8Avx512(const TernaryMatrix& m, const int8_t* xq, const int
   // Four rows for rows up to 1 KiB (2560 columns); wider rows (W_down's 6912 columns) streamed 8-20%
   // faster two at a time (measured on Zen 4), the four streams of a group then spanning 7 KB.
   if (m.rowBytes <= 1024)
-    for (; r + 4 <= r1; r += 4) rowGroup<4>(m, xq, xsum, batch, out, r, r1, idx);
-  for (; r + 2 <= r1; r += 2) rowGroup<2>(m, xq, xsum, batch, out, r, r1, idx);
-  if (r < r1) rowGroup<1>(m, xq, xsum, batch, out, r, r1, idx);
+    for (; r + 4 <= r1; r += 4) rowGroup<4, dotRows<4>, 256>(m, xq, xsum, batch, out, r, r1, idx);
+  for (; r + 2 <= r1; r += 2) rowGroup<2, dotRows<2>, 256>(m, xq, xsum, batch, out, r, r1, idx);
+  if (r < r1) rowGroup<1, dotRows<1>, 256>(m, xq, xsum, batch, out, r, r1, idx);
 }
 
 void lmHeadF16Avx512(const uint16_t* e16, size_t d, const float* h, float* out, size_t v0, size_t v1) {
