@@ -263,6 +263,7 @@ void Model::forward(const std::vector<int32_t>& ids, float* logits) {
       hs[t * d + i] = embedF16_ ? halfToFloat(embedF16_[ids[t] * d + i]) : embedF32_[ids[t] * d + i];
   if (run_.taps) taps_.assign(c_.layers, LayerTaps());
   const double sqrtHd = std::sqrt(static_cast<double>(hd));
+  std::vector<float> parts;  // attention partials of position chunks
 
   for (size_t li = 0; li < c_.layers; li++) {
     const Layer& L = layers_[li];
@@ -276,31 +277,63 @@ void Model::forward(const std::vector<int32_t>& ids, float* logits) {
       storeKv(kCache_[li], pos_ + t, &k[t * kvw]);
       storeKv(vCache_[li], pos_ + t, &v[t * kvw]);
     }
-    // Attention: one job per (token, head); every job reads the cache up to its own position.
+    // Attention, one job per (token, KV head, chunk of positions): the query heads of a GQA group
+    // share each K/V load (attendF32). Decoding has only KVH (token, KV head) pairs, fewer than the
+    // threads on a large machine, so positions are then split into chunks whose partial softmaxes
+    // are merged below (flash-decoding); chunks of at least kMinChunk positions keep the per-job
+    // overhead small. Every chunk is non-empty: chunks <= (pos_ + 1) / kMinChunk <= any token's count.
     double ta = nowMs();
-    std::fill(a.begin(), a.end(), 0.0);
     const float* kc = kCache_[li].data();
     const float* vc = vCache_[li].data();
-    pool_->parallelFor(T * H, [&](size_t j0, size_t j1) {
-      thread_local std::vector<float> qf, acc, scores;
-      qf.resize(hd);
-      acc.resize(hd);
+    constexpr size_t kMinChunk = 32;
+    const size_t pairs = T * KVH, wanted = (4 * static_cast<size_t>(pool_->size()) + pairs - 1) / pairs;
+    const size_t chunks = std::max<size_t>(1, std::min(wanted, (pos_ + 1) / kMinChunk));
+    // Per (token, head, chunk): max, sum, unnormalized output.
+    const size_t partW = hd + 2;
+    if (chunks > 1) parts.resize(T * H * chunks * partW);
+    pool_->parallelFor(pairs * chunks, [&](size_t j0, size_t j1) {
+      thread_local std::vector<float> qf, out, scores, ml;
+      qf.resize(group * hd);
+      out.resize(group * hd);
+      ml.resize(2 * group);
+      float *m = ml.data(), *l = m + group;
       for (size_t j = j0; j < j1; j++) {
-        const size_t t = j / H, h = j % H, kvh = h / group, p = pos_ + t;
-        for (size_t i = 0; i < hd; i++) qf[i] = static_cast<float>(q[t * attn + h * hd + i]);
-        scores.resize(p + 1);
-        double max = -INFINITY;
-        for (size_t s = 0; s <= p; s++) {
-          scores[s] = static_cast<float>(dotF32(isa, qf.data(), kc + (s * KVH + kvh) * hd, hd) / sqrtHd);
-          max = std::max(max, static_cast<double>(scores[s]));
+        const size_t t = j / (KVH * chunks), kvh = j / chunks % KVH, c = j % chunks, n = pos_ + t + 1;
+        const size_t s0 = c * n / chunks, s1 = (c + 1) * n / chunks;
+        const double* qt = &q[t * attn + kvh * group * hd];
+        for (size_t i = 0; i < group * hd; i++) qf[i] = static_cast<float>(qt[i] / sqrtHd);
+        scores.resize(group * (s1 - s0));
+        attendF32(isa, qf.data(), group, kc + (s0 * KVH + kvh) * hd, vc + (s0 * KVH + kvh) * hd, KVH * hd, s1 - s0, hd, scores.data(), out.data(), m, l);
+        for (size_t g = 0; g < group; g++) {
+          const size_t h = kvh * group + g;
+          const float* og = &out[g * hd];
+          if (chunks == 1) {
+            for (size_t i = 0; i < hd; i++) a[t * attn + h * hd + i] = static_cast<double>(og[i]) / l[g];
+          } else {
+            float* pt = &parts[((t * H + h) * chunks + c) * partW];
+            pt[0] = m[g];
+            pt[1] = l[g];
+            std::copy(og, og + hd, pt + 2);
+          }
         }
-        double sum = 0;
-        for (size_t s = 0; s <= p; s++) sum += scores[s] = static_cast<float>(std::exp(scores[s] - max));
-        std::fill(acc.begin(), acc.end(), 0.f);
-        for (size_t s = 0; s <= p; s++) axpyF32(isa, static_cast<float>(scores[s] / sum), vc + (s * KVH + kvh) * hd, acc.data(), hd);
-        for (size_t i = 0; i < hd; i++) a[t * attn + h * hd + i] = acc[i];
       }
     });
+    if (chunks > 1) {
+      for (size_t th = 0; th < T * H; th++) {
+        const float* pt = &parts[th * chunks * partW];
+        double mx = -INFINITY, sum = 0;
+        for (size_t c = 0; c < chunks; c++) mx = std::max(mx, static_cast<double>(pt[c * partW]));
+        double* at = &a[th * hd];
+        std::fill(at, at + hd, 0.0);
+        for (size_t c = 0; c < chunks; c++) {
+          const float* pc = pt + c * partW;
+          const double w = std::exp(pc[0] - mx);
+          sum += w * pc[1];
+          for (size_t i = 0; i < hd; i++) at[i] += w * pc[2 + i];
+        }
+        for (size_t i = 0; i < hd; i++) at[i] /= sum;
+      }
+    }
     prof_.attention += nowMs() - ta;
     for (size_t t = 0; t < T; t++) {
       rmsNorm(&a[t * attn], L.attnSubNorm.data(), attn, c_.eps, tmp.data());
