@@ -277,62 +277,78 @@ void Model::forward(const std::vector<int32_t>& ids, float* logits) {
       storeKv(kCache_[li], pos_ + t, &k[t * kvw]);
       storeKv(vCache_[li], pos_ + t, &v[t * kvw]);
     }
-    // Attention, one job per (token, KV head, chunk of positions): the query heads of a GQA group
-    // share each K/V load (attendF32). Decoding has only KVH (token, KV head) pairs, fewer than the
-    // threads on a large machine, so positions are then split into chunks whose partial softmaxes
-    // are merged below (flash-decoding); chunks of at least kMinChunk positions keep the per-job
-    // overhead small. Every chunk is non-empty: chunks <= (pos_ + 1) / kMinChunk <= any token's count.
+    // Attention in float32 over chunks of kChunk positions (attendF32: the query heads of a GQA
+    // group share each K/V load), whose partial softmaxes (max, sum, unnormalized output) are merged
+    // in float64 (flash-decoding). Chunk bounds depend only on the position, so the bits do not
+    // depend on the thread count or on how a prompt is split into forward() calls. Jobs are
+    // (token, KV head) pairs, or single chunks when there are too few pairs to keep the threads busy
+    // (decoding has only KVH pairs).
     double ta = nowMs();
     const float* kc = kCache_[li].data();
     const float* vc = vCache_[li].data();
-    constexpr size_t kMinChunk = 32;
-    const size_t pairs = T * KVH, wanted = (4 * static_cast<size_t>(pool_->size()) + pairs - 1) / pairs;
-    const size_t chunks = std::max<size_t>(1, std::min(wanted, (pos_ + 1) / kMinChunk));
-    // Per (token, head, chunk): max, sum, unnormalized output.
-    const size_t partW = hd + 2;
-    if (chunks > 1) parts.resize(T * H * chunks * partW);
-    pool_->parallelFor(pairs * chunks, [&](size_t j0, size_t j1) {
-      thread_local std::vector<float> qf, out, scores, ml;
+    constexpr size_t kChunk = 64;
+    const size_t partW = hd + 2, maxChunks = (pos_ + T + kChunk - 1) / kChunk, pairs = T * KVH;
+    const bool split = pairs < 4 * static_cast<size_t>(pool_->size()) && maxChunks > 1;
+    // Chunk c of token t and KV head kvh: partials of the group's heads at part + g * partW.
+    const auto chunk = [&](size_t t, size_t kvh, size_t c, float* part) {
+      thread_local std::vector<float> qf, out, scores, m, l;
       qf.resize(group * hd);
       out.resize(group * hd);
-      ml.resize(2 * group);
-      float *m = ml.data(), *l = m + group;
-      for (size_t j = j0; j < j1; j++) {
-        const size_t t = j / (KVH * chunks), kvh = j / chunks % KVH, c = j % chunks, n = pos_ + t + 1;
-        const size_t s0 = c * n / chunks, s1 = (c + 1) * n / chunks;
-        const double* qt = &q[t * attn + kvh * group * hd];
-        for (size_t i = 0; i < group * hd; i++) qf[i] = static_cast<float>(qt[i] / sqrtHd);
-        scores.resize(group * (s1 - s0));
-        attendF32(isa, qf.data(), group, kc + (s0 * KVH + kvh) * hd, vc + (s0 * KVH + kvh) * hd, KVH * hd, s1 - s0, hd, scores.data(), out.data(), m, l);
-        for (size_t g = 0; g < group; g++) {
-          const size_t h = kvh * group + g;
-          const float* og = &out[g * hd];
-          if (chunks == 1) {
-            for (size_t i = 0; i < hd; i++) a[t * attn + h * hd + i] = static_cast<double>(og[i]) / l[g];
-          } else {
-            float* pt = &parts[((t * H + h) * chunks + c) * partW];
-            pt[0] = m[g];
-            pt[1] = l[g];
-            std::copy(og, og + hd, pt + 2);
-          }
-        }
+      m.resize(group);
+      l.resize(group);
+      const size_t n = pos_ + t + 1, s0 = c * kChunk, len = std::min(n - s0, kChunk);
+      const double* qt = &q[t * attn + kvh * group * hd];
+      for (size_t i = 0; i < group * hd; i++) qf[i] = static_cast<float>(qt[i] / sqrtHd);
+      scores.resize(group * len);
+      attendF32(isa, qf.data(), group, kc + (s0 * KVH + kvh) * hd, vc + (s0 * KVH + kvh) * hd, KVH * hd, len, hd, scores.data(), out.data(), m.data(), l.data());
+      for (size_t g = 0; g < group; g++) {
+        float* pg = part + g * partW;
+        pg[0] = m[g];
+        pg[1] = l[g];
+        std::copy(&out[g * hd], &out[g * hd] + hd, pg + 2);
       }
-    });
-    if (chunks > 1) {
-      for (size_t th = 0; th < T * H; th++) {
-        const float* pt = &parts[th * chunks * partW];
-        double mx = -INFINITY, sum = 0;
-        for (size_t c = 0; c < chunks; c++) mx = std::max(mx, static_cast<double>(pt[c * partW]));
-        double* at = &a[th * hd];
-        std::fill(at, at + hd, 0.0);
-        for (size_t c = 0; c < chunks; c++) {
-          const float* pc = pt + c * partW;
-          const double w = std::exp(pc[0] - mx);
-          sum += w * pc[1];
-          for (size_t i = 0; i < hd; i++) at[i] += w * pc[2 + i];
-        }
-        for (size_t i = 0; i < hd; i++) at[i] /= sum;
+    };
+    // Head h of token t from its chunks' partials (part + c * stride).
+    const auto merge = [&](size_t t, size_t h, const float* part, size_t stride) {
+      const size_t nc = (pos_ + t + kChunk) / kChunk;
+      double mx = -INFINITY, sum = 0;
+      for (size_t c = 0; c < nc; c++) mx = std::max(mx, static_cast<double>(part[c * stride]));
+      double* at = &a[t * attn + h * hd];
+      std::fill(at, at + hd, 0.0);
+      for (size_t c = 0; c < nc; c++) {
+        const float* pc = part + c * stride;
+        const double w = std::exp(pc[0] - mx);
+        sum += w * pc[1];
+        for (size_t i = 0; i < hd; i++) at[i] += w * pc[2 + i];
       }
+      for (size_t i = 0; i < hd; i++) at[i] /= sum;
+    };
+    if (split) {
+      // parts[(t * KVH + kvh) * maxChunks + c] holds the group's partials of that chunk.
+      parts.resize(pairs * maxChunks * group * partW);
+      const size_t cs = group * partW;
+      pool_->parallelFor(pairs * maxChunks, [&](size_t j0, size_t j1) {
+        for (size_t j = j0; j < j1; j++) {
+          const size_t t = j / (KVH * maxChunks), kvh = j / maxChunks % KVH, c = j % maxChunks;
+          if (c * kChunk <= pos_ + t) chunk(t, kvh, c, &parts[j * cs]);
+        }
+      });
+      pool_->parallelFor(T * H, [&](size_t j0, size_t j1) {
+        for (size_t j = j0; j < j1; j++) {
+          const size_t t = j / H, h = j % H;
+          merge(t, h, &parts[((t * KVH + h / group) * maxChunks) * cs + h % group * partW], cs);
+        }
+      });
+    } else {
+      pool_->parallelFor(pairs, [&](size_t j0, size_t j1) {
+        thread_local std::vector<float> own;
+        for (size_t j = j0; j < j1; j++) {
+          const size_t t = j / KVH, kvh = j % KVH, nc = (pos_ + t + kChunk) / kChunk, cs = group * partW;
+          own.resize(nc * cs);
+          for (size_t c = 0; c < nc; c++) chunk(t, kvh, c, &own[c * cs]);
+          for (size_t g = 0; g < group; g++) merge(t, kvh * group + g, &own[g * partW], cs);
+        }
+      });
     }
     prof_.attention += nowMs() - ta;
     for (size_t t = 0; t < T; t++) {
