@@ -145,6 +145,7 @@ void attendF32(Isa isa, const float* q, size_t ng, const float* k, const float* 
 // Per-ISA paths, for hd % 16 == 0 (AVX2) and hd % 32 == 0 (AVX-512); attendF32 falls back otherwise.
 void attendF32Portable(const float* q, size_t ng, const float* k, const float* v, size_t stride, size_t n, size_t hd, float* scores, float* out, float* m, float* l);
 void attendF32Avx2(const float* q, size_t ng, const float* k, const float* v, size_t stride, size_t n, size_t hd, float* scores, float* out, float* m, float* l);
+void attendF32Avx512(const float* q, size_t ng, const float* k, const float* v, size_t stride, size_t n, size_t hd, float* scores, float* out, float* m, float* l);
 
 /** Exact f16 -> f32 (f16.ts). */
 float halfToFloat(uint16_t h);

@@ -36,6 +36,9 @@ void attendF32Portable(const float* q, size_t ng, const float* k, const float* v
 }
 
 void attendF32(Isa isa, const float* q, size_t ng, const float* k, const float* v, size_t stride, size_t n, size_t hd, float* scores, float* out, float* m, float* l) {
+#if defined(BITLENS_HAVE_AVX512_KERNELS)
+  if (isa == Isa::Avx512 && hd % 32 == 0) return attendF32Avx512(q, ng, k, v, stride, n, hd, scores, out, m, l);
+#endif
 #if defined(BITLENS_HAVE_X86_KERNELS)
   if ((isa == Isa::Avx2 || isa == Isa::Avx512) && hd % 16 == 0) return attendF32Avx2(q, ng, k, v, stride, n, hd, scores, out, m, l);
 #endif
