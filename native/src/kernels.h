@@ -1,7 +1,8 @@
 // The CPU kernels of the BitLens addon: per-token quantizers, the Hadamard transform and packed
 // ternary matrix products. Arithmetic follows engine/common/{quant,hadamard,ternary}.ts exactly
 // (float64 quantizers with the spec's order of operations, integer accumulation); see
-// docs/model-format.md and ../shared/spec/bitnet.md.
+// docs/model-format.md and ../shared/spec/bitnet.md. Decode attention (attendF32) and the LM head
+// run in float32: they match the reference up to rounding only.
 #pragma once
 #include <cstddef>
 #include <cstdint>
