@@ -1,7 +1,8 @@
 // The CPU kernels of the BitLens addon: per-token quantizers, the Hadamard transform and packed
 // ternary matrix products. Arithmetic follows engine/common/{quant,hadamard,ternary}.ts exactly
 // (float64 quantizers with the spec's order of operations, integer accumulation); see
-// docs/model-format.md and ../shared/spec/bitnet.md.
+// docs/model-format.md and ../shared/spec/bitnet.md. Decode attention (attendF32) and the LM head
+// run in float32: they match the reference up to rounding only.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -131,11 +132,21 @@ void lmHeadF16Avx512(const uint16_t* e16, size_t d, const float* h, float* out, 
 void lmHeadF32Portable(const float* e32, size_t d, const float* h, float* out, size_t v0, size_t v1);
 void lmHeadF32Avx2(const float* e32, size_t d, const float* h, float* out, size_t v0, size_t v1);
 
-// Attention helpers (float32).
-float dotF32(Isa isa, const float* a, const float* b, size_t n);
-void axpyF32(Isa isa, float a, const float* x, float* y, size_t n);
-float dotF32Avx2(const float* a, const float* b, size_t n);
-void axpyF32Avx2(float a, const float* x, float* y, size_t n);
+// ---- decode attention (float32) -----------------------------------------------------------------
+
+/**
+ * Softmax attention of the ng query heads of one GQA group (q: ng rows of hd floats, already times
+ * 1/sqrt(hd)) over n cached positions of their KV head (row s of K and V at k + s * stride,
+ * v + s * stride): m[g] = max_s q_g.k_s, l[g] = sum_s e^(q_g.k_s - m[g]) and the unnormalized
+ * out[g * hd + i] = sum_s e^(q_g.k_s - m[g]) v_s[i], so that chunks of positions can be merged
+ * (flash-decoding). scores: scratch of ng * n floats. Float32 throughout; the summation order and
+ * exp differ between paths (rounding only).
+ */
+void attendF32(Isa isa, const float* q, size_t ng, const float* k, const float* v, size_t stride, size_t n, size_t hd, float* scores, float* out, float* m, float* l);
+// Per-ISA paths, for hd % 16 == 0 (AVX2) and hd % 32 == 0 (AVX-512); attendF32 falls back otherwise.
+void attendF32Portable(const float* q, size_t ng, const float* k, const float* v, size_t stride, size_t n, size_t hd, float* scores, float* out, float* m, float* l);
+void attendF32Avx2(const float* q, size_t ng, const float* k, const float* v, size_t stride, size_t n, size_t hd, float* scores, float* out, float* m, float* l);
+void attendF32Avx512(const float* q, size_t ng, const float* k, const float* v, size_t stride, size_t n, size_t hd, float* scores, float* out, float* m, float* l);
 
 /** Exact f16 -> f32 (f16.ts). */
 float halfToFloat(uint16_t h);

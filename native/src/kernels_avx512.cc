@@ -4,6 +4,7 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <cmath>
 
 #include "kernels.h"
 #include "kernels_rows.h"
@@ -156,6 +157,130 @@ void roundClipAvx512(const double* x, size_t n, double a, double d, double lo, d
     const __m512d v = _mm512_div_pd(_mm512_mul_pd(va, _mm512_loadu_pd(x + i)), vd);
     const __m512d r = _mm512_min_pd(_mm512_max_pd(_mm512_roundscale_pd(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), vlo), vhi);
     _mm_storel_epi64(reinterpret_cast<__m128i*>(q + i), _mm256_cvtepi32_epi8(_mm512_cvtpd_epi32(r)));
+  }
+}
+
+}  // namespace bitlens
+
+namespace bitlens {
+namespace {
+
+// As in kernels_avx2.cc (same polynomial): e^x for x <= 0, 2^n applied by scalef.
+inline __m512 expNonPositive(__m512 x) {
+  x = _mm512_max_ps(x, _mm512_set1_ps(-87.3f));
+  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+  __m512 y = _mm512_set1_ps(1.9875691500e-4f);
+  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(1.3981999507e-3f));
+  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(8.3334519073e-3f));
+  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(4.1665795894e-2f));
+  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(1.6666665459e-1f));
+  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(5.0000001201e-1f));
+  y = _mm512_fmadd_ps(y, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.f)));
+  return _mm512_scalef_ps(y, n);
+}
+
+// The sums of a0..a7 as one vector: halves folded, then the AVX2 horizontal-add transpose.
+inline __m256 sum8(const __m512* a) {
+  __m256 f[8];
+  for (int r = 0; r < 8; r++) f[r] = _mm256_add_ps(_mm512_castps512_ps256(a[r]), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(a[r]), 1)));
+  const __m256 t0 = _mm256_hadd_ps(f[0], f[1]), t1 = _mm256_hadd_ps(f[2], f[3]), t2 = _mm256_hadd_ps(f[4], f[5]), t3 = _mm256_hadd_ps(f[6], f[7]);
+  const __m256 u0 = _mm256_hadd_ps(t0, t1), u1 = _mm256_hadd_ps(t2, t3);
+  return _mm256_add_ps(_mm256_permute2f128_ps(u0, u1, 0x20), _mm256_permute2f128_ps(u0, u1, 0x31));
+}
+
+// Prefetching as in kernels_avx2.cc (strided rows, 64 positions ahead into L2).
+constexpr size_t kAhead = 64;
+inline void prefetchRows(const float* row, size_t count, size_t stride, size_t hd) {
+  for (size_t r = 0; r < count; r++, row += stride)
+    for (size_t i = 0; i < hd; i += 16) _mm_prefetch(reinterpret_cast<const char*>(row + i), _MM_HINT_T1);
+}
+
+// out[g] = sum_s p[g][s] v_s for G heads, tiles of 8 positions, 32 columns in 2 G registers.
+template <int G>
+void accumulateV(const float* p, size_t n, const float* v, size_t stride, size_t hd, float* out) {
+  std::fill(out, out + G * hd, 0.f);
+  for (size_t s0 = 0; s0 < n; s0 += 8) {
+    const size_t s1 = std::min(n, s0 + 8);
+    prefetchRows(v + (s0 + kAhead) * stride, 8, stride, hd);
+    for (size_t c = 0; c < hd; c += 32) {
+      __m512 acc[G][2];
+      for (int g = 0; g < G; g++) {
+        acc[g][0] = _mm512_loadu_ps(out + g * hd + c);
+        acc[g][1] = _mm512_loadu_ps(out + g * hd + c + 16);
+      }
+      const float* vs = v + s0 * stride + c;
+      for (size_t s = s0; s < s1; s++, vs += stride) {
+        const __m512 v0 = _mm512_loadu_ps(vs), v1 = _mm512_loadu_ps(vs + 16);
+        for (int g = 0; g < G; g++) {
+          const __m512 w = _mm512_set1_ps(p[g * n + s]);
+          acc[g][0] = _mm512_fmadd_ps(w, v0, acc[g][0]);
+          acc[g][1] = _mm512_fmadd_ps(w, v1, acc[g][1]);
+        }
+      }
+      for (int g = 0; g < G; g++) {
+        _mm512_storeu_ps(out + g * hd + c, acc[g][0]);
+        _mm512_storeu_ps(out + g * hd + c + 16, acc[g][1]);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+void attendF32Avx512(const float* q, size_t ng, const float* k, const float* v, size_t stride, size_t n, size_t hd, float* scores, float* out, float* m, float* l) {
+  size_t s0 = 0;
+  for (; s0 + 8 <= n; s0 += 8) {
+    const float* kr = k + s0 * stride;
+    prefetchRows(kr + kAhead * stride, 8, stride, hd);
+    prefetchRows(v + (s0 + kAhead) * stride, 8, stride, hd);
+    for (size_t g = 0; g < ng; g++) {
+      const float* qg = q + g * hd;
+      __m512 acc[8];
+      for (int r = 0; r < 8; r++) acc[r] = _mm512_setzero_ps();
+      for (size_t i = 0; i < hd; i += 16) {
+        const __m512 qv = _mm512_loadu_ps(qg + i);
+        for (int r = 0; r < 8; r++) acc[r] = _mm512_fmadd_ps(qv, _mm512_loadu_ps(kr + r * stride + i), acc[r]);
+      }
+      _mm256_storeu_ps(scores + g * n + s0, sum8(acc));
+    }
+  }
+  for (; s0 < n; s0++)
+    for (size_t g = 0; g < ng; g++) {
+      __m512 acc = _mm512_setzero_ps();
+      for (size_t i = 0; i < hd; i += 16) acc = _mm512_fmadd_ps(_mm512_loadu_ps(q + g * hd + i), _mm512_loadu_ps(k + s0 * stride + i), acc);
+      scores[g * n + s0] = _mm512_reduce_add_ps(acc);
+    }
+  // Softmax numerators in place; the tail of each head through a mask.
+  for (size_t g = 0; g < ng; g++) {
+    float* sg = scores + g * n;
+    __m512 vmx = _mm512_set1_ps(-INFINITY);
+    size_t s = 0;
+    for (; s + 16 <= n; s += 16) vmx = _mm512_max_ps(vmx, _mm512_loadu_ps(sg + s));
+    const __mmask16 tail = static_cast<__mmask16>((1u << (n - s)) - 1);
+    vmx = _mm512_mask_max_ps(vmx, tail, vmx, _mm512_maskz_loadu_ps(tail, sg + s));
+    const float mx = _mm512_reduce_max_ps(vmx);
+    const __m512 vm = _mm512_set1_ps(mx);
+    __m512 sum = _mm512_setzero_ps();
+    for (s = 0; s + 16 <= n; s += 16) {
+      const __m512 e = expNonPositive(_mm512_sub_ps(_mm512_loadu_ps(sg + s), vm));
+      _mm512_storeu_ps(sg + s, e);
+      sum = _mm512_add_ps(sum, e);
+    }
+    const __m512 e = expNonPositive(_mm512_sub_ps(_mm512_maskz_loadu_ps(tail, sg + s), vm));
+    _mm512_mask_storeu_ps(sg + s, tail, e);
+    sum = _mm512_mask_add_ps(sum, tail, sum, e);
+    m[g] = mx;
+    l[g] = _mm512_reduce_add_ps(sum);
+  }
+  size_t g = 0;
+  for (; g + 4 <= ng; g += 4) accumulateV<4>(scores + g * n, n, v, stride, hd, out + g * hd);
+  switch (ng - g) {
+    case 3: accumulateV<3>(scores + g * n, n, v, stride, hd, out + g * hd); break;
+    case 2: accumulateV<2>(scores + g * n, n, v, stride, hd, out + g * hd); break;
+    case 1: accumulateV<1>(scores + g * n, n, v, stride, hd, out + g * hd); break;
+    default: break;
   }
 }
 

@@ -263,6 +263,7 @@ void Model::forward(const std::vector<int32_t>& ids, float* logits) {
       hs[t * d + i] = embedF16_ ? halfToFloat(embedF16_[ids[t] * d + i]) : embedF32_[ids[t] * d + i];
   if (run_.taps) taps_.assign(c_.layers, LayerTaps());
   const double sqrtHd = std::sqrt(static_cast<double>(hd));
+  std::vector<float> parts;  // attention partials of position chunks
 
   for (size_t li = 0; li < c_.layers; li++) {
     const Layer& L = layers_[li];
@@ -276,31 +277,81 @@ void Model::forward(const std::vector<int32_t>& ids, float* logits) {
       storeKv(kCache_[li], pos_ + t, &k[t * kvw]);
       storeKv(vCache_[li], pos_ + t, &v[t * kvw]);
     }
-    // Attention: one job per (token, head); every job reads the cache up to its own position.
+    // Attention in float32 over chunks of kChunk positions (attendF32: the query heads of a GQA
+    // group share each K/V load), whose partial softmaxes (max, sum, unnormalized output) are merged
+    // in float64 (flash-decoding). Chunk bounds depend only on the position, so the bits do not
+    // depend on the thread count or on how a prompt is split into forward() calls. Jobs are
+    // (token, KV head) pairs, or single chunks when there are too few pairs to keep the threads busy
+    // (decoding has only KVH pairs).
     double ta = nowMs();
-    std::fill(a.begin(), a.end(), 0.0);
     const float* kc = kCache_[li].data();
     const float* vc = vCache_[li].data();
-    pool_->parallelFor(T * H, [&](size_t j0, size_t j1) {
-      thread_local std::vector<float> qf, acc, scores;
-      qf.resize(hd);
-      acc.resize(hd);
-      for (size_t j = j0; j < j1; j++) {
-        const size_t t = j / H, h = j % H, kvh = h / group, p = pos_ + t;
-        for (size_t i = 0; i < hd; i++) qf[i] = static_cast<float>(q[t * attn + h * hd + i]);
-        scores.resize(p + 1);
-        double max = -INFINITY;
-        for (size_t s = 0; s <= p; s++) {
-          scores[s] = static_cast<float>(dotF32(isa, qf.data(), kc + (s * KVH + kvh) * hd, hd) / sqrtHd);
-          max = std::max(max, static_cast<double>(scores[s]));
-        }
-        double sum = 0;
-        for (size_t s = 0; s <= p; s++) sum += scores[s] = static_cast<float>(std::exp(scores[s] - max));
-        std::fill(acc.begin(), acc.end(), 0.f);
-        for (size_t s = 0; s <= p; s++) axpyF32(isa, static_cast<float>(scores[s] / sum), vc + (s * KVH + kvh) * hd, acc.data(), hd);
-        for (size_t i = 0; i < hd; i++) a[t * attn + h * hd + i] = acc[i];
+    constexpr size_t kChunk = 64;
+    const double invSqrtHd = 1 / sqrtHd;
+    const size_t partW = hd + 2, maxChunks = (pos_ + T + kChunk - 1) / kChunk, pairs = T * KVH;
+    const bool split = pairs < 4 * static_cast<size_t>(pool_->size()) && maxChunks > 1;
+    // Chunk c of token t and KV head kvh: partials of the group's heads at part + g * partW.
+    const auto chunk = [&](size_t t, size_t kvh, size_t c, float* part) {
+      thread_local std::vector<float> qf, out, scores, m, l;
+      qf.resize(group * hd);
+      out.resize(group * hd);
+      m.resize(group);
+      l.resize(group);
+      const size_t n = pos_ + t + 1, s0 = c * kChunk, len = std::min(n - s0, kChunk);
+      const double* qt = &q[t * attn + kvh * group * hd];
+      // A multiply, not a division: this runs per chunk (~1200 times per decoded token on the 2B shape).
+      for (size_t i = 0; i < group * hd; i++) qf[i] = static_cast<float>(qt[i] * invSqrtHd);
+      scores.resize(group * len);
+      attendF32(isa, qf.data(), group, kc + (s0 * KVH + kvh) * hd, vc + (s0 * KVH + kvh) * hd, KVH * hd, len, hd, scores.data(), out.data(), m.data(), l.data());
+      for (size_t g = 0; g < group; g++) {
+        float* pg = part + g * partW;
+        pg[0] = m[g];
+        pg[1] = l[g];
+        std::copy(&out[g * hd], &out[g * hd] + hd, pg + 2);
       }
-    });
+    };
+    // Head h of token t from its chunks' partials (part + c * stride).
+    const auto merge = [&](size_t t, size_t h, const float* part, size_t stride) {
+      const size_t nc = (pos_ + t + kChunk) / kChunk;
+      double mx = -INFINITY, sum = 0;
+      for (size_t c = 0; c < nc; c++) mx = std::max(mx, static_cast<double>(part[c * stride]));
+      double* at = &a[t * attn + h * hd];
+      std::fill(at, at + hd, 0.0);
+      for (size_t c = 0; c < nc; c++) {
+        const float* pc = part + c * stride;
+        const double w = std::exp(pc[0] - mx);
+        sum += w * pc[1];
+        for (size_t i = 0; i < hd; i++) at[i] += w * pc[2 + i];
+      }
+      for (size_t i = 0; i < hd; i++) at[i] /= sum;
+    };
+    if (split) {
+      // parts[(t * KVH + kvh) * maxChunks + c] holds the group's partials of that chunk.
+      parts.resize(pairs * maxChunks * group * partW);
+      const size_t cs = group * partW;
+      pool_->parallelFor(pairs * maxChunks, [&](size_t j0, size_t j1) {
+        for (size_t j = j0; j < j1; j++) {
+          const size_t t = j / (KVH * maxChunks), kvh = j / maxChunks % KVH, c = j % maxChunks;
+          if (c * kChunk <= pos_ + t) chunk(t, kvh, c, &parts[j * cs]);
+        }
+      });
+      pool_->parallelFor(T * H, [&](size_t j0, size_t j1) {
+        for (size_t j = j0; j < j1; j++) {
+          const size_t t = j / H, h = j % H;
+          merge(t, h, &parts[((t * KVH + h / group) * maxChunks) * cs + h % group * partW], cs);
+        }
+      });
+    } else {
+      pool_->parallelFor(pairs, [&](size_t j0, size_t j1) {
+        thread_local std::vector<float> own;
+        for (size_t j = j0; j < j1; j++) {
+          const size_t t = j / KVH, kvh = j % KVH, nc = (pos_ + t + kChunk) / kChunk, cs = group * partW;
+          own.resize(nc * cs);
+          for (size_t c = 0; c < nc; c++) chunk(t, kvh, c, &own[c * cs]);
+          for (size_t g = 0; g < group; g++) merge(t, kvh * group + g, &own[g * partW], cs);
+        }
+      });
+    }
     prof_.attention += nowMs() - ta;
     for (size_t t = 0; t < T; t++) {
       rmsNorm(&a[t * attn], L.attnSubNorm.data(), attn, c_.eps, tmp.data());

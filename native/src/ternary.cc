@@ -220,25 +220,3 @@ void lmHeadF32(Isa isa, const float* e32, size_t d, const float* h, float* out, 
 }
 
 }  // namespace bitlens
-
-namespace bitlens {
-
-float dotF32(Isa isa, const float* a, const float* b, size_t n) {
-#if defined(BITLENS_HAVE_X86_KERNELS)
-  if (isa == Isa::Avx2 || isa == Isa::Avx512) return dotF32Avx2(a, b, n);
-#endif
-  (void)isa;
-  float s = 0;
-  for (size_t i = 0; i < n; i++) s += a[i] * b[i];
-  return s;
-}
-
-void axpyF32(Isa isa, float a, const float* x, float* y, size_t n) {
-#if defined(BITLENS_HAVE_X86_KERNELS)
-  if (isa == Isa::Avx2 || isa == Isa::Avx512) return axpyF32Avx2(a, x, y, n);
-#endif
-  (void)isa;
-  for (size_t i = 0; i < n; i++) y[i] += a * x[i];
-}
-
-}  // namespace bitlens
