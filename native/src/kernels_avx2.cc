@@ -105,7 +105,6 @@ void lmHeadF32Avx2(const float* e32, size_t d, const float* h, float* out, size_
   }
 }
 
-
 namespace {
 
 // The sums of a0..a7 as one vector (a transpose by horizontal adds instead of 8 separate reductions).
