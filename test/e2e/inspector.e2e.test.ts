@@ -78,8 +78,9 @@ describe('inspector and model views (e2e)', () => {
     });
     expect(inked).toBeGreaterThan(0.02);
     // Outliers: before and after, each with its top-8 list and a layer x channel map.
+    // The recent-frames list behind this panel is refreshed on a throttle, after the live histograms.
     const outliers = page.getByTestId('outliers');
-    expect(await outliers.locator('.outlier-col').count()).toBe(2);
+    await expect.poll(() => outliers.locator('.outlier-col').count(), { timeout: 10_000 }).toBe(2);
     expect(await outliers.locator('table.top-channels tbody tr').count()).toBe(16);
     expect(await outliers.locator('canvas.heatmap-canvas').count()).toBe(2);
     await h.screenshot('inspector');
