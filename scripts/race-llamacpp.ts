@@ -38,7 +38,7 @@ import type { Scheme } from '../engine/common/scheme.js';
 import { createEngine } from '../engine/node/engine.js';
 import { exportGguf } from '../engine/node/import/export-gguf.js';
 import { loadModelDir } from '../engine/node/model-dir.js';
-import { LM_HEADS, NativeCpuModel, type LmHeadChoice } from '../engine/node/native/cpu-model.js';
+import { checkLmHead, NativeCpuModel } from '../engine/node/native/cpu-model.js';
 
 interface EngineSpec {
   label: string;
@@ -111,8 +111,7 @@ function nativeRunner(a: WorkerArgs, spec: EngineSpec): Runner {
   let model: NativeCpuModel;
   // LM head of the native engines: screened (default; greedy needs the top 1) or full, from
   // BITLENS_RACE_LM_HEAD so both can be raced without new engine names.
-  const lmHead = (process.env.BITLENS_RACE_LM_HEAD ?? 'screened') as LmHeadChoice;
-  if (!(LM_HEADS as readonly string[]).includes(lmHead)) throw new RangeError(`BITLENS_RACE_LM_HEAD must be one of ${LM_HEADS.join(', ')}`);
+  const lmHead = checkLmHead(process.env.BITLENS_RACE_LM_HEAD ?? 'screened', 'BITLENS_RACE_LM_HEAD');
   const need = { k: 1, repetitionPenalty: 1, context: [] };
   return {
     async load() {

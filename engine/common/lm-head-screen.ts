@@ -3,6 +3,7 @@
 // exact logits z) needs the exact logits only of the rows that can still be among the top k after
 // the repetition penalty: every other row may be -Infinity without changing what sampleToken picks.
 import type { SamplingOptions } from './api.js';
+import { penalise } from './sampling.js';
 
 /** What the sampler needs from the next logits: the top `k` after `repetitionPenalty` over `context`. */
 export interface LogitsNeed {
@@ -20,11 +21,6 @@ export interface LogitsNeed {
 export function logitsNeed(s: SamplingOptions, context: readonly number[]): LogitsNeed | undefined {
   const k = s.temperature === 0 ? 1 : s.topK;
   return k > 0 ? { k, repetitionPenalty: s.repetitionPenalty, context } : undefined;
-}
-
-/** applyRepetitionPenalty's map of one logit (sampling.ts): monotone increasing for penalty > 0. */
-export function penalise(x: number, penalty: number): number {
-  return x > 0 ? x / penalty : x * penalty;
 }
 
 /**

@@ -48,6 +48,11 @@ export function argmax(values: ArrayLike<number>): number {
   return best;
 }
 
+/** The repetition penalty's map of one logit: monotone increasing for penalty > 0. */
+export function penalise(x: number, penalty: number): number {
+  return x > 0 ? x / penalty : x * penalty;
+}
+
 /**
  * HF-style repetition penalty (CTRL paper): for every token already in the context, a positive
  * logit is divided by `penalty` and a negative one multiplied by it. Returns a penalised copy.
@@ -57,7 +62,7 @@ export function applyRepetitionPenalty(logits: ArrayLike<number>, context: Itera
   if (penalty === 1) return out;
   for (const id of new Set(context)) {
     if (id < 0 || id >= out.length) continue;
-    out[id] = out[id] > 0 ? out[id] / penalty : out[id] * penalty;
+    out[id] = penalise(out[id], penalty);
   }
   return out;
 }

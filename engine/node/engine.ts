@@ -27,7 +27,7 @@ import { kvCacheBytes } from './kv-cache.js';
 import { loadModelDir } from './model-dir.js';
 import { projectionStats, weightBytes } from './model-info.js';
 import { loadNativeAddon } from './native/addon.js';
-import { LM_HEADS, type LmHeadChoice } from './native/cpu-model.js';
+import { checkLmHead, type LmHeadChoice } from './native/cpu-model.js';
 import { NativeStepRunner, nativeUnsupported } from './native/native-runner.js';
 import { compileFor, openOrtRunner } from './ort-runner.js';
 import type { LmHeadStats, StepOutput, StepRunner } from './step-runner.js';
@@ -243,9 +243,7 @@ export async function createEngine(modelDir: string, run: RunOptions, opts: Engi
   if (opts.cpuBackend !== undefined && !(CPU_BACKENDS as readonly string[]).includes(opts.cpuBackend)) {
     throw new RangeError(`unknown cpuBackend ${JSON.stringify(opts.cpuBackend)} (expected one of ${CPU_BACKENDS.join(', ')})`);
   }
-  if (opts.lmHead !== undefined && !(LM_HEADS as readonly string[]).includes(opts.lmHead)) {
-    throw new RangeError(`unknown lmHead ${JSON.stringify(opts.lmHead)} (expected one of ${LM_HEADS.join(', ')})`);
-  }
+  if (opts.lmHead !== undefined) checkLmHead(opts.lmHead);
   const model = await loadModelDir(modelDir);
   const c = model.config;
   const name = c.name ?? modelDir.split(/[\\/]/).filter(Boolean).pop() ?? modelDir;

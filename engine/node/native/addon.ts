@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LayerTapsF64 } from '../../common/reference.js';
+import type { LmHeadStats } from '../step-runner.js';
 
 export const NATIVE_ISAS = ['portable', 'avx2', 'avx512', 'neon'] as const;
 export type NativeIsa = (typeof NATIVE_ISAS)[number];
@@ -42,12 +43,6 @@ export interface NativeLogitsNeed {
   context: Int32Array;
 }
 
-/** The screened LM head's counters: forwards that screened it, rows computed exactly, bytes of the int8 copy. */
-export interface NativeHeadStats {
-  steps: number;
-  rescoredRows: number;
-  bytes: number;
-}
 
 /** The int8 LM head on its own (tests, benchmarks): approx() bounds |exact() - zhat| by bound, row by row. */
 export interface NativeLmHead {
@@ -65,7 +60,7 @@ export interface NativeModelHandle {
   /** With `need` and the screened head: exact logits for the rows the sampler can pick, -Infinity elsewhere. */
   forward(ids: Int32Array, need?: NativeLogitsNeed): Float32Array;
   /** null with the full head (run.lmHead 'full'). */
-  headStats(): NativeHeadStats | null;
+  headStats(): LmHeadStats | null;
   reset(): void;
   taps(): NativeLayerTaps[];
   profile(): NativeProfile;

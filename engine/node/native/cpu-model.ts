@@ -9,10 +9,10 @@ import { SITES } from '../../common/api.js';
 import { schemeUsesHadamard, siteQuantizer, type Scheme } from '../../common/scheme.js';
 import type { ModelWeights } from '../../common/weights.js';
 import type { LogitsNeed } from '../../common/lm-head-screen.js';
+import type { LmHeadStats } from '../step-runner.js';
 import {
   checkIsa,
   requireNativeAddon,
-  type NativeHeadStats,
   type NativeIsa,
   type NativeLayerTaps,
   type NativeLmHeadMode,
@@ -23,6 +23,12 @@ import {
 export const LM_HEADS = ['screened', 'full'] as const;
 /** 'screened': an int8 copy of the head (+1 byte per weight) screens the rows a `need` asks for; 'full': every row in F16. */
 export type LmHeadChoice = (typeof LM_HEADS)[number];
+
+/** `value` as an LmHeadChoice; a RangeError naming `what` and the accepted values otherwise. */
+export function checkLmHead(value: string, what = 'lmHead'): LmHeadChoice {
+  if (!(LM_HEADS as readonly string[]).includes(value)) throw new RangeError(`unknown ${what} ${JSON.stringify(value)} (expected one of ${LM_HEADS.join(', ')})`);
+  return value as LmHeadChoice;
+}
 
 export interface NativeCpuOptions {
   scheme: Scheme;
@@ -67,10 +73,9 @@ export class NativeCpuModel {
       threads,
       isa: opts.isa === undefined ? undefined : checkIsa(opts.isa),
       taps: opts.taps ?? false,
-      lmHead: opts.lmHead ?? 'screened',
+      lmHead: checkLmHead(opts.lmHead ?? 'screened'),
       lmHeadMode: opts.lmHeadMode,
     };
-    if (!(LM_HEADS as readonly string[]).includes(run.lmHead)) throw new RangeError(`unknown lmHead ${JSON.stringify(run.lmHead)} (expected one of ${LM_HEADS.join(', ')})`);
     this.handle = new addon.NativeModel(spec, run);
     this.scheme = opts.scheme;
     this.kvBits = opts.kvBits;
@@ -136,7 +141,7 @@ export class NativeCpuModel {
   }
 
   /** The screened LM head's counters (undefined with lmHead 'full'). */
-  get headStats(): NativeHeadStats | undefined {
+  get headStats(): LmHeadStats | undefined {
     return this.handle.headStats() ?? undefined;
   }
 
