@@ -92,7 +92,9 @@ void adviseHugePages(std::vector<std::pair<uintptr_t, uintptr_t>> ranges) {
 
 Model::Model(ModelConfig c, RunConfig run, std::vector<Layer> layers, std::vector<float> norm, const uint16_t* embedF16, const float* embedF32,
              const uint16_t* headF16, const float* headF32)
-    : c_(c), run_(run), layers_(std::move(layers)), norm_(std::move(norm)), embedF16_(embedF16), embedF32_(embedF32), headF16_(headF16), headF32_(headF32) {
+    : c_(c), run_(run), layers_(std::move(layers)), norm_(std::move(norm)), embedF16_(embedF16), embedF32_(embedF32),
+      // A tied head is the embedding table.
+      headF16_(headF16 || headF32 ? headF16 : embedF16), headF32_(headF16 || headF32 ? headF32 : embedF32) {
   if (run_.hadamard) {
     hadAttn_ = hadamardPlan(c_.heads * c_.headDim, run_.isa);
     hadFfn_ = hadamardPlan(c_.ffn, run_.isa);
@@ -263,7 +265,7 @@ void Model::forward(const std::vector<int32_t>& ids, float* logits) {
       hs[t * d + i] = embedF16_ ? halfToFloat(embedF16_[ids[t] * d + i]) : embedF32_[ids[t] * d + i];
   if (run_.taps) taps_.assign(c_.layers, LayerTaps());
   const double sqrtHd = std::sqrt(static_cast<double>(hd));
-  std::vector<float> parts;  // attention partials of position chunks
+  std::vector<float>& parts = act_.parts;
 
   for (size_t li = 0; li < c_.layers; li++) {
     const Layer& L = layers_[li];
@@ -415,30 +417,25 @@ void Model::forward(const std::vector<int32_t>& ids, float* logits) {
   }
   pos_ += T;
 
-  std::vector<double> hn(d);
+  std::vector<double>& hn = act_.hn;
+  std::vector<float>& hf = act_.hf;
+  hn.resize(d);
   rmsNorm(&hs[last * d], norm_.data(), d, c_.eps, hn.data());
-  std::vector<float> hf(hn.begin(), hn.end());
+  hf.assign(hn.begin(), hn.end());
   const double th = nowMs();
   std::optional<HeadRequest> req = std::move(headReq_);
   headReq_.reset();
   if (head8_ && req) head8_->screened(*pool_, hf.data(), *req, logits);
   else pool_->parallelFor(c_.vocab, [&](size_t v0, size_t v1) {
-    if (headF16_ || headF32_) {
-      if (headF16_) lmHeadF16(isa, headF16_, d, hf.data(), logits, v0, v1);
-      else lmHeadF32(isa, headF32_, d, hf.data(), logits, v0, v1);
-    } else if (embedF16_) {
-      lmHeadF16(isa, embedF16_, d, hf.data(), logits, v0, v1);
-    } else {
-      lmHeadF32(isa, embedF32_, d, hf.data(), logits, v0, v1);
-    }
+    if (headF16_) lmHeadF16(isa, headF16_, d, hf.data(), logits, v0, v1);
+    else lmHeadF32(isa, headF32_, d, hf.data(), logits, v0, v1);
   });
   prof_.lmHead += nowMs() - th;
   prof_.other += (th - tStart) - (prof_.quant - before.quant) - (prof_.matmul - before.matmul) - (prof_.attention - before.attention);
 }
 
 void Model::enableScreenedHead(LmHeadMode mode) {
-  const bool own = headF16_ || headF32_;  // else tied to the embedding
-  head8_ = std::make_unique<LmHeadInt8>(own ? headF16_ : embedF16_, own ? headF32_ : embedF32_, c_.vocab, c_.d, run_.isa, mode, *pool_);
+  head8_ = std::make_unique<LmHeadInt8>(headF16_, headF32_, c_.vocab, c_.d, run_.isa, mode, *pool_);
 }
 
 }  // namespace bitlens

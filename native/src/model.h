@@ -81,6 +81,9 @@ class Model {
   struct Act {
     std::vector<double> hs, x, q, k, v, a, o, g, u, mlp, dn, act, tmp;
     std::vector<double> rope;  // per token: cos, sin of every dimension pair
+    std::vector<float> parts;  // attention partials of position chunks
+    std::vector<double> hn;    // final norm of the last token
+    std::vector<float> hf;     // the same in float32, the LM head's input
   };
   struct Out {
     const Linear* lin;
@@ -97,7 +100,7 @@ class Model {
   std::vector<float> norm_;
   const uint16_t* embedF16_;
   const float* embedF32_;
-  const uint16_t* headF16_;
+  const uint16_t* headF16_;  // the LM head: its own table, or the embedding when tied
   const float* headF32_;
   HadamardPlan hadAttn_, hadFfn_;
   std::unique_ptr<ThreadPool> pool_;
