@@ -94,7 +94,7 @@ describe('vulkan backend', () => {
     expect(loose.length, `cases beyond ${STRICT}: ${loose.map((o) => o.name).join(', ')}`).toBeLessThanOrEqual(Math.ceil(outcomes.length * 0.1));
   });
 
-  gpu('attends over more positions than a workgroup has threads (300), reset() starts over', () => {
+  gpu('attends over more positions than one chunk of scores (256) holds: 300, reset() starts over', () => {
     const config = testConfig({ maxPositionEmbeddings: 320, numLayers: 1 });
     const weights = randomModelWeights(config, 11);
     const vk = new VulkanModel(weights, { scheme: 'b1.58', kvBits: 16 });
