@@ -1,27 +1,78 @@
 #version 450
-// The float input of a BitLinear whose quantizer comes after a transform, in one workgroup:
-// x = RMSNorm(src) * w (src: the attention output, or the GLU act(g) * u), then the Hadamard
-// transform H_n = (H_K (x) H_P) / sqrt(n) (hadK > 0), written to out[0..n); gemv.comp quantizes
-// it. Also the final norm before the LM head (hadK = 0). The vector stays in shared memory.
+// The input of a BitLinear, in one workgroup: x = RMSNorm(src) * w (src: the residual stream,
+// the attention output, or the GLU act(g) * u), then optionally the Hadamard transform
+// H_n = (H_K (x) H_P) / sqrt(n), then the per-token quantizer: int8 absmax or int4 absmean, packed
+// 4 codes per uint32 (columns past n are 0), with its scale and the sum of the codes in Params
+// (the GEMV uses sum(code * a) - sum(a)). quant 0: x goes to work[0..n) as float (final norm).
+// The vector stays in shared memory; work[] is the out-of-place buffer of the H_K step.
+// The order of operations follows docs/model-format.md (float32 here, float64 on the CPU).
 layout(local_size_x = 256) in;
-layout(constant_id = 0) const uint MAXN = 4096;  // widest input
-layout(std430, binding = 0) readonly buffer Params { uint pos; uint token; } P;
+layout(constant_id = 0) const uint MAXN = 4096;  // widest input: the vector stays in shared memory
+layout(std430, binding = 0) buffer Params { uint pos; uint token; float scale; int xsum; } P;
 layout(std430, binding = 1) readonly buffer Src { float src[]; };
 layout(std430, binding = 2) readonly buffer Norms { float norms[]; };
 layout(std430, binding = 3) readonly buffer Had { int hk[]; };
-layout(std430, binding = 4) writeonly buffer Out { float outv[]; };
+layout(std430, binding = 4) coherent buffer Work { float work[]; };
+layout(std430, binding = 5) writeonly buffer Xq { uint xq[]; };
 layout(push_constant) uniform Push {
   uint n;        // width
   uint mode;     // 0: src[i]; 1: relu(g)^2 * u; 2: silu(g) * u  (g = src[i], u = src[n + i])
   uint normOff;  // offset of w in norms
+  uint quant;    // 0: none (float out), 1: int8 absmax, 2: int4 absmean
   uint hadK;     // 0: no Hadamard; else the order K of the H_K factor (1: Sylvester only)
   uint hadP;     // 2^k, n = K * P
   uint hadOff;   // offset of H_K (K x K, row-major) in hk
+  uint words;    // packed words to write (>= n / 4, multiple of 4)
   float eps;
 } pc;
 
 shared float xs[MAXN];
-shared float red[256];
+shared float redf[256];
+shared int redi[256];
+
+float sumAll(float v) {
+  uint t = gl_LocalInvocationID.x;
+  redf[t] = v;
+  barrier();
+  for (uint s = 128; s > 0; s >>= 1) {
+    if (t < s) redf[t] += redf[t + s];
+    barrier();
+  }
+  float r = redf[0];
+  barrier();
+  return r;
+}
+
+float maxAll(float v) {
+  uint t = gl_LocalInvocationID.x;
+  redf[t] = v;
+  barrier();
+  for (uint s = 128; s > 0; s >>= 1) {
+    if (t < s) redf[t] = max(redf[t], redf[t + s]);
+    barrier();
+  }
+  float r = redf[0];
+  barrier();
+  return r;
+}
+
+int sumAllInt(int v) {
+  uint t = gl_LocalInvocationID.x;
+  redi[t] = v;
+  barrier();
+  for (uint s = 128; s > 0; s >>= 1) {
+    if (t < s) redi[t] += redi[t + s];
+    barrier();
+  }
+  int r = redi[0];
+  barrier();
+  return r;
+}
+
+void sync() {
+  memoryBarrierBuffer();
+  barrier();
+}
 
 void main() {
   uint t = gl_LocalInvocationID.x;
@@ -43,41 +94,71 @@ void main() {
     xs[i] = x;
     ss += x * x;
   }
-  red[t] = ss;
-  barrier();
-  for (uint s = 128; s > 0; s >>= 1) {
-    if (t < s) red[t] += red[t + s];
-    barrier();
-  }
-  float inv = 1.0 / sqrt(red[0] / float(n) + pc.eps);
+  ss = sumAll(ss);
+  float inv = 1.0 / sqrt(ss / float(n) + pc.eps);
   for (uint i = t; i < n; i += 256) xs[i] = xs[i] * inv * norms[pc.normOff + i];
-  barrier();
-  if (pc.hadK == 0u) {
-    for (uint i = t; i < n; i += 256) outv[i] = xs[i];
-    return;
-  }
-  uint P2 = pc.hadP, K = pc.hadK, halfP = P2 / 2;
-  // Walsh-Hadamard butterflies within each of the K rows of P.
-  for (uint len = 1; len < P2; len <<= 1) {
-    for (uint b = t; b < K * halfP; b += 256) {
-      uint r = b / halfP, k = b % halfP;
-      uint a = r * P2 + (k / len) * 2 * len + (k % len);
-      float x = xs[a], y = xs[a + len];
-      xs[a] = x + y;
-      xs[a + len] = x - y;
+  sync();
+
+  if (pc.hadK > 0u) {
+    uint P2 = pc.hadP, K = pc.hadK, halfP = P2 / 2;
+    // Walsh-Hadamard butterflies within each of the K rows of P.
+    for (uint len = 1; len < P2; len <<= 1) {
+      for (uint b = t; b < K * halfP; b += 256) {
+        uint r = b / halfP, k = b % halfP;
+        uint a = r * P2 + (k / len) * 2 * len + (k % len);
+        float x = xs[a], y = xs[a + len];
+        xs[a] = x + y;
+        xs[a + len] = x - y;
+      }
+      sync();
     }
-    barrier();
+    float norm = 1.0 / sqrt(float(n));
+    if (K > 1u) {
+      // out[i][j] = sum_l H_K[i][l] * x[l][j], normalised, into work, then back.
+      for (uint o = t; o < n; o += 256) {
+        uint i = o / P2, j = o % P2;
+        float s = 0.0;
+        for (uint l = 0; l < K; l++) s += float(hk[pc.hadOff + i * K + l]) * xs[l * P2 + j];
+        work[o] = s * norm;
+      }
+      sync();
+      for (uint o = t; o < n; o += 256) xs[o] = work[o];
+    } else {
+      for (uint o = t; o < n; o += 256) xs[o] = xs[o] * norm;
+    }
+    sync();
   }
-  float norm = 1.0 / sqrt(float(n));
-  if (K == 1u) {
-    for (uint i = t; i < n; i += 256) outv[i] = xs[i] * norm;
+
+  if (pc.quant == 0u) {
+    for (uint i = t; i < n; i += 256) work[i] = xs[i];
     return;
   }
-  // out[i][j] = sum_l H_K[i][l] * x[l][j]
-  for (uint o = t; o < n; o += 256) {
-    uint i = o / P2, j = o % P2;
+  float a, d, lo, hi;
+  if (pc.quant == 1u) {
+    float g = 0.0;
+    for (uint i = t; i < n; i += 256) g = max(g, abs(xs[i]));
+    g = maxAll(g);
+    a = 127.0; d = g + 1e-5; lo = -128.0; hi = 127.0;
+    if (t == 0u) P.scale = g / 127.0;
+  } else {
     float s = 0.0;
-    for (uint l = 0; l < K; l++) s += float(hk[pc.hadOff + i * K + l]) * xs[l * P2 + j];
-    outv[o] = s * norm;
+    for (uint i = t; i < n; i += 256) s += abs(xs[i]);
+    float b = sumAll(s) / float(n);
+    a = sqrt(7.0); d = b + 1e-5; lo = -8.0; hi = 7.0;
+    if (t == 0u) P.scale = b / sqrt(7.0);
   }
+  int qsum = 0;
+  for (uint w = t; w < pc.words; w += 256) {
+    uint packed = 0u;
+    for (uint j = 0; j < 4; j++) {
+      uint i = 4 * w + j;
+      int q = 0;
+      if (i < n) q = int(clamp(roundEven((a * xs[i]) / d), lo, hi));
+      qsum += q;
+      packed |= uint(q & 255) << (8 * j);
+    }
+    xq[w] = packed;
+  }
+  qsum = sumAllInt(qsum);
+  if (t == 0u) P.xsum = qsum;
 }

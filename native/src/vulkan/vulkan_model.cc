@@ -39,23 +39,21 @@ void packRows(const LinearIn& l, uint8_t* dst) {
 }
 
 // Kernel kinds, for the per-kernel GPU times.
-// prep.o / prep.down: the SubLN + Hadamard transform of the v2 schemes (the other sites' norm and
-// quantizer run inside their GEMV).
-enum Kernel { kEmbed, kGemvQkv, kAttention, kPrepO, kGemvO, kGemvGateUp, kPrepDown, kGemvDown, kFinalNorm, kLmHead, kKernels };
-const char* const kKernelNames[kKernels] = {"embed", "gemv.qkv", "attention", "prep.o", "gemv.o", "gemv.gateup", "prep.down", "gemv.down", "final_norm", "lm_head"};
-constexpr uint32_t kNoNorm = 0xffffffffu;
+enum Kernel { kEmbed, kPrepQkv, kGemvQkv, kAttention, kPrepO, kGemvO, kPrepGateUp, kGemvGateUp, kPrepDown, kGemvDown, kFinalNorm, kLmHead, kKernels };
+const char* const kKernelNames[kKernels] = {"embed", "prep.qkv", "gemv.qkv", "attention", "prep.o", "gemv.o", "prep.gateup", "gemv.gateup", "prep.down", "gemv.down", "final_norm", "lm_head"};
 
 }  // namespace
 
 Model::Model(const Config& c, const std::vector<LayerIn>& layers, const float* norm, const uint16_t* embedF16, const uint16_t* headF16)
     : ctx_(std::make_unique<Context>()), c_(c) {
   const size_t d = c.d, hd = c.headDim, attn = c.heads * hd, kvw = c.kvHeads * hd, F = c.ffn, L = c.layers;
-  if (!d || !hd || !c.heads || !c.kvHeads || c.heads % c.kvHeads || hd % 2 || d % 2 || !c.vocab || !c.maxPos || layers.size() != L)
+  if (!d || !hd || hd > 1024 || !c.heads || !c.kvHeads || c.heads % c.kvHeads || hd % 2 || d % 2 || !c.vocab || !c.maxPos || layers.size() != L)
     throw std::invalid_argument("vulkan: inconsistent model configuration");
   const VkPhysicalDeviceLimits& lim = ctx_->properties().limits;
   const size_t maxN = std::max({d, attn, F});
-  const size_t maxA = wordsOf(maxN) * 4;  // groups of 4 columns of the widest (padded) input
-  if (maxA * 16 + 2048 > lim.maxComputeSharedMemorySize || maxN * 4 + 1024 > lim.maxComputeSharedMemorySize || 3 * hd * 4 + 6144 > lim.maxComputeSharedMemorySize)
+  const size_t maxA = wordsOf(maxN) * 4;  // activation words (4 int8 codes each) of the widest input
+  if (maxN * 4 + 2048 > lim.maxComputeSharedMemorySize || maxA * 4 + 1024 > lim.maxComputeSharedMemorySize || d * 4 + 1024 > lim.maxComputeSharedMemorySize ||
+      3 * hd * 4 + 2048 > lim.maxComputeSharedMemorySize)
     throw std::invalid_argument("vulkan: the model's widths need more shared memory than this device has (" + std::to_string(lim.maxComputeSharedMemorySize) + " bytes)");
   if (lim.maxComputeWorkGroupInvocations < 256) throw std::invalid_argument("vulkan: the device runs fewer than 256 invocations per workgroup");
   if ((c.vocab + 7) / 8 > lim.maxComputeWorkGroupCount[0] || (2 * F + 7) / 8 > lim.maxComputeWorkGroupCount[0])
@@ -150,10 +148,12 @@ Model::Model(const Config& c, const std::vector<LayerIn>& layers, const float* n
   // Activations, KV cache and scratch.
   Buffer& params = deviceBuffer(16, "params");
   Buffer& hidden = deviceBuffer(d * 4, "hidden state");
+  Buffer& xq = deviceBuffer(maxA * 4, "activations");
   Buffer& qkv = deviceBuffer((attn + 2 * kvw) * 4, "q, k, v");
   Buffer& attnOut = deviceBuffer(attn * 4, "attention output");
   Buffer& gu = deviceBuffer(2 * F * 4, "gate, up");
-  Buffer& work = deviceBuffer(maxN * 4, "transformed input");
+  Buffer& work = deviceBuffer(maxN * 4, "scratch");
+  Buffer& scores = deviceBuffer(c.heads * c.maxPos * 4, "attention scores");
   Buffer& logits = deviceBuffer(c.vocab * 4, "logits");
   std::vector<size_t> kIdx(L), vIdx(L);
   for (size_t li = 0; li < L; li++) {
@@ -173,23 +173,17 @@ Model::Model(const Config& c, const std::vector<LayerIn>& layers, const float* n
   VkPipeline pHead = x.pipeline(spirv::head, sizeof(spirv::head), {u32(d, "hidden size")});
 
   const float eps = static_cast<float>(c.eps);
-  // prep: RMSNorm (+ Hadamard) of src into work, as float.
-  const auto prep = [&](int kernel, Buffer& src, size_t n, uint32_t mode, size_t normOff, const HadamardPlan* h, size_t hadOff) {
-    Dispatch dp{pPrep, {params.buf, src.buf, normBuf.buf, hadBuf.buf, work.buf}, {}, 1, kernel};
-    const uint32_t pc[] = {u32(n, "width"), mode, u32(normOff, "norm offset"), h ? static_cast<uint32_t>(h->K) : 0u, h ? u32(h->pow2, "width") : 0u,
-                           u32(hadOff, "Hadamard offset"), bits(eps)};
+  const auto prep = [&](int kernel, Buffer& src, uint32_t n, uint32_t mode, size_t normOff, uint32_t quant, const HadamardPlan* h, uint32_t hadOff) {
+    Dispatch dp{pPrep, {params.buf, src.buf, normBuf.buf, hadBuf.buf, work.buf, xq.buf}, {}, 1, kernel};
+    const uint32_t pc[] = {n, mode, u32(normOff, "norm offset"), quant, h ? static_cast<uint32_t>(h->K) : 0u, h ? u32(h->pow2, "width") : 0u, hadOff,
+                           u32(wordsOf(n) * 4, "width"), bits(eps)};
     std::copy(std::begin(pc), std::end(pc), dp.push);
     return dp;
   };
-  // gemv: (mode, norm,) quantize src, then the ternary product into out (or added to it).
-  const auto gemv = [&](int kernel, Buffer& w, size_t wOff, size_t rows, size_t cols, Buffer& src, uint32_t mode, uint32_t normOff, Quant quant, Buffer& out,
-                        bool add, size_t seg1, size_t seg2, double a0, double a1, double a2) {
-    // More rows per workgroup for the tall matrices (each workgroup quantizes the input once).
-    const size_t perGroup = 8 * std::min<size_t>(std::max<size_t>(rows / 2048, 1), 8);
-    Dispatch dp{pGemv, {params.buf, w.buf, src.buf, out.buf, normBuf.buf}, {}, u32((rows + perGroup - 1) / perGroup, "rows"), kernel};
+  const auto gemv = [&](int kernel, Buffer& w, size_t wOff, size_t rows, size_t cols, Buffer& out, bool add, size_t seg1, size_t seg2, double a0, double a1, double a2) {
+    Dispatch dp{pGemv, {params.buf, w.buf, xq.buf, out.buf}, {}, u32((rows + 7) / 8, "rows"), kernel};
     const uint32_t pc[] = {u32(rows, "rows"), u32(wordsOf(cols), "cols"), u32(wOff, "weight offset"), u32(seg1, "rows"), u32(seg2, "rows"),
-                           bits(static_cast<float>(a0)), bits(static_cast<float>(a1)), bits(static_cast<float>(a2)), add ? 1u : 0u, u32(cols, "cols"), mode,
-                           normOff, static_cast<uint32_t>(quant), bits(eps), u32(perGroup, "rows")};
+                           bits(static_cast<float>(a0)), bits(static_cast<float>(a1)), bits(static_cast<float>(a2)), add ? 1u : 0u, 0u};
     std::copy(std::begin(pc), std::end(pc), dp.push);
     return dp;
   };
@@ -199,37 +193,30 @@ Model::Model(const Config& c, const std::vector<LayerIn>& layers, const float* n
     Dispatch dp{pEmbed, {params.buf, embed.buf, hidden.buf}, {u32(d, "hidden size")}, u32((d / 2 + 255) / 256, "hidden size"), kEmbed};
     list.push_back(dp);
   }
-  const uint32_t act = c.relu2 ? 1 : 2;
+  const uint32_t q0 = static_cast<uint32_t>(c.sites[0]), q1 = static_cast<uint32_t>(c.sites[1]), q2 = static_cast<uint32_t>(c.sites[2]),
+                 q3 = static_cast<uint32_t>(c.sites[3]);
+  const uint32_t ffnHadOff = static_cast<uint32_t>(hAttn.h.size());
   for (size_t li = 0; li < L; li++) {
     const LayerIn& l = layers[li];
     Buffer& w = owned_[weightIdx[li]];
     const size_t nb = li * perLayer;
-    list.push_back(gemv(kGemvQkv, w, 0, attn + 2 * kvw, d, hidden, 0, u32(nb, "norm offset"), c.sites[0], qkv, false, attn, attn + kvw, l.q.alpha, l.k.alpha,
-                        l.v.alpha));
+    list.push_back(prep(kPrepQkv, hidden, u32(d, "d"), 0, nb, q0, nullptr, 0));
+    list.push_back(gemv(kGemvQkv, w, 0, attn + 2 * kvw, d, qkv, false, attn, attn + kvw, l.q.alpha, l.k.alpha, l.v.alpha));
     {
-      Dispatch dp{pAttn, {params.buf, qkv.buf, owned_[kIdx[li]].buf, owned_[vIdx[li]].buf, params.buf, attnOut.buf, ropeBuf.buf}, {}, u32(c.heads, "heads"), kAttention};
+      Dispatch dp{pAttn, {params.buf, qkv.buf, owned_[kIdx[li]].buf, owned_[vIdx[li]].buf, scores.buf, attnOut.buf, ropeBuf.buf}, {}, u32(c.heads, "heads"), kAttention};
       const uint32_t pc[] = {u32(c.heads, "heads"), u32(c.kvHeads, "kv heads"), u32(hd, "head_dim"), u32(c.heads / c.kvHeads, "group"), u32(c.maxPos, "context"),
                              bits(static_cast<float>(1 / std::sqrt(static_cast<double>(hd))))};
       std::copy(std::begin(pc), std::end(pc), dp.push);
       list.push_back(dp);
     }
-    if (c.hadamard) {
-      list.push_back(prep(kPrepO, attnOut, attn, 0, nb + d, &hAttn, 0));
-      list.push_back(gemv(kGemvO, w, offO, d, attn, work, 0, kNoNorm, c.sites[1], hidden, true, d, d, l.o.alpha, l.o.alpha, l.o.alpha));
-    } else {
-      list.push_back(gemv(kGemvO, w, offO, d, attn, attnOut, 0, u32(nb + d, "norm offset"), c.sites[1], hidden, true, d, d, l.o.alpha, l.o.alpha, l.o.alpha));
-    }
-    list.push_back(gemv(kGemvGateUp, w, offGU, 2 * F, d, hidden, 0, u32(nb + d + attn, "norm offset"), c.sites[2], gu, false, F, 2 * F, l.gate.alpha, l.up.alpha,
-                        l.up.alpha));
-    if (c.hadamard) {
-      list.push_back(prep(kPrepDown, gu, F, act, nb + 2 * d + attn, &hFfn, hAttn.h.size()));
-      list.push_back(gemv(kGemvDown, w, offDown, d, F, work, 0, kNoNorm, c.sites[3], hidden, true, d, d, l.down.alpha, l.down.alpha, l.down.alpha));
-    } else {
-      list.push_back(gemv(kGemvDown, w, offDown, d, F, gu, act, u32(nb + 2 * d + attn, "norm offset"), c.sites[3], hidden, true, d, d, l.down.alpha, l.down.alpha,
-                          l.down.alpha));
-    }
+    list.push_back(prep(kPrepO, attnOut, u32(attn, "attn"), 0, nb + d, q1, c.hadamard ? &hAttn : nullptr, 0));
+    list.push_back(gemv(kGemvO, w, offO, d, attn, hidden, true, d, d, l.o.alpha, l.o.alpha, l.o.alpha));
+    list.push_back(prep(kPrepGateUp, hidden, u32(d, "d"), 0, nb + d + attn, q2, nullptr, 0));
+    list.push_back(gemv(kGemvGateUp, w, offGU, 2 * F, d, gu, false, F, 2 * F, l.gate.alpha, l.up.alpha, l.up.alpha));
+    list.push_back(prep(kPrepDown, gu, u32(F, "ffn"), c.relu2 ? 1 : 2, nb + 2 * d + attn, q3, c.hadamard ? &hFfn : nullptr, ffnHadOff));
+    list.push_back(gemv(kGemvDown, w, offDown, d, F, hidden, true, d, d, l.down.alpha, l.down.alpha, l.down.alpha));
   }
-  list.push_back(prep(kFinalNorm, hidden, d, 0, L * perLayer, nullptr, 0));
+  list.push_back(prep(kFinalNorm, hidden, u32(d, "d"), 0, L * perLayer, 0, nullptr, 0));
   {
     Dispatch dp{pHead, {params.buf, head->buf, work.buf, logits.buf}, {u32(c.vocab, "vocab"), u32(d / 2, "d")}, u32((c.vocab + 7) / 8, "vocab"), kLmHead};
     list.push_back(dp);
