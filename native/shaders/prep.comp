@@ -11,22 +11,26 @@ layout(constant_id = 0) const uint MAXN = 4096;  // widest input: the vector sta
 layout(std430, binding = 0) buffer Params { uint pos; uint token; float scale; int xsum; } P;
 layout(std430, binding = 1) readonly buffer Src { float src[]; };
 layout(std430, binding = 2) readonly buffer Norms { float norms[]; };
-layout(std430, binding = 3) readonly buffer Had { int hk[]; };
+layout(std430, binding = 3) readonly buffer Had { uint hk[]; };  // H_K as sign bits (1: -1), row-major
 layout(std430, binding = 4) coherent buffer Work { float work[]; };
 layout(std430, binding = 5) writeonly buffer Xq { uint xq[]; };
 layout(push_constant) uniform Push {
   uint n;        // width
-  uint mode;     // 0: src[i]; 1: relu(g)^2 * u; 2: silu(g) * u  (g = src[i], u = src[n + i])
+  uint mode;     // 0: src[i]; 1: relu(g)^2 * u; 2: silu(g) * u  (g = src[i], u = src[n + i]);
+                 // 3: the attention output, merged from attn.comp's partials
   uint normOff;  // offset of w in norms
   uint quant;    // 0: none (float out), 1: int8 absmax, 2: int4 absmean
   uint hadK;     // 0: no Hadamard; else the order K of the H_K factor (1: Sylvester only)
   uint hadP;     // 2^k, n = K * P
-  uint hadOff;   // offset of H_K (K x K, row-major) in hk
+  uint hadOff;   // word offset of H_K's sign bits in hk
   uint words;    // packed words to write (>= n / 4, multiple of 4)
   float eps;
+  uint splits;   // mode 3: partials per head
+  uint headDim;  // mode 3
 } pc;
 
 shared float xs[MAXN];
+shared uint hbits[(128 * 128 + 31) / 32];  // H_K's sign bits (K <= 128)
 shared float redf[256];
 shared int redi[256];
 
@@ -82,6 +86,19 @@ void main() {
     float x;
     if (pc.mode == 0u) {
       x = src[i];
+    } else if (pc.mode == 3u) {
+      // Merge the partial softmaxes (m, l, o) of head i / hd over the splits.
+      uint hdim = pc.headDim, splits = pc.splits, h = i / hdim, j = i % hdim, stride = 2 + hdim;
+      uint b = h * splits * stride;
+      float M = -1.0 / 0.0;
+      for (uint s = 0; s < splits; s++) M = max(M, src[b + s * stride]);
+      float num = 0.0, den = 0.0;
+      for (uint s = 0; s < splits; s++) {
+        float w = exp(src[b + s * stride] - M);  // an empty split has m = -inf: weight 0
+        den += w * src[b + s * stride + 1];
+        num += w * src[b + s * stride + 2 + j];
+      }
+      x = num / den;
     } else {
       float g = src[i], u = src[n + i];
       if (pc.mode == 1u) {
@@ -101,6 +118,8 @@ void main() {
 
   if (pc.hadK > 0u) {
     uint P2 = pc.hadP, K = pc.hadK, halfP = P2 / 2;
+    for (uint w = t; w < (K * K + 31) / 32; w += 256) hbits[w] = hk[pc.hadOff + w];
+    barrier();
     // Walsh-Hadamard butterflies within each of the K rows of P.
     for (uint len = 1; len < P2; len <<= 1) {
       for (uint b = t; b < K * halfP; b += 256) {
@@ -118,7 +137,11 @@ void main() {
       for (uint o = t; o < n; o += 256) {
         uint i = o / P2, j = o % P2;
         float s = 0.0;
-        for (uint l = 0; l < K; l++) s += float(hk[pc.hadOff + i * K + l]) * xs[l * P2 + j];
+        for (uint l = 0; l < K; l++) {
+          uint bit = i * K + l;
+          float x = xs[l * P2 + j];
+          s += ((hbits[bit >> 5] >> (bit & 31u)) & 1u) != 0u ? -x : x;
+        }
         work[o] = s * norm;
       }
       sync();

@@ -117,6 +117,24 @@ describe('vulkan backend', () => {
     expect(() => vk.forward([1])).toThrow(/disposed/);
   });
 
+  // Attention over ranges of positions merged by the next dispatch; with 5 splits and a short
+  // context some ranges are empty.
+  gpu('splits attention over ranges of positions (5 per head), empty ones included', () => {
+    const weights = randomModelWeights(testConfig({ hiddenSize: 48, numHeads: 4, numKvHeads: 2, headDim: 12, intermediateSize: 80 }), 13);
+    for (const scheme of ['b1.58', 'v2-a4'] as const) {
+      const vk = new VulkanModel(weights, { scheme, kvBits: 16, attentionSplits: 5 });
+      const cpu = new NativeCpuModel(weights, { scheme, kvBits: 16, threads: 1, lmHead: 'full' });
+      try {
+        const r = race(vk, cpu, [BOS, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15], 6);
+        expect(r.got).toEqual(r.want);
+        expect(r.diff).toBeLessThan(FLIP);
+        outcomes.push({ name: `splits ${scheme}`, strict: r.diff < STRICT });
+      } finally {
+        vk.dispose();
+      }
+    }
+  });
+
   gpu('runs as the engine device vulkan: the same greedy text as the native CPU engine', async () => {
     const model = await writeTempModel(testConfig({ hiddenSize: 48, numHeads: 4, numKvHeads: 2, headDim: 12, intermediateSize: 80 }), 3);
     try {

@@ -51,6 +51,8 @@ export function vulkanUnsupported(run: VulkanRunRequest): string | null {
 export interface VulkanOptions extends VulkanRunRequest {
   /** A GPU timestamp after every dispatch: per-kernel times in gpuTimes() (benchmarks). */
   profile?: boolean;
+  /** Workgroups per attention head over ranges of positions, 1..64 (default: chosen for the device). Tests. */
+  attentionSplits?: number;
 }
 
 export class VulkanModel {
@@ -73,7 +75,12 @@ export class VulkanModel {
       norm: weights.norm,
       layers: weights.layers,
     };
-    const run = { sites: SITES.map((s) => siteQuantizer(opts.scheme, s)), hadamard: schemeUsesHadamard(opts.scheme), profile: opts.profile ?? false };
+    const run = {
+      sites: SITES.map((s) => siteQuantizer(opts.scheme, s)),
+      hadamard: schemeUsesHadamard(opts.scheme),
+      profile: opts.profile ?? false,
+      attentionSplits: opts.attentionSplits,
+    };
     this.handle = new Ctor(spec, run);
     this.scheme = opts.scheme;
   }

@@ -52,7 +52,7 @@ Model::Model(const Config& c, const std::vector<LayerIn>& layers, const float* n
   const VkPhysicalDeviceLimits& lim = ctx_->properties().limits;
   const size_t maxN = std::max({d, attn, F});
   const size_t maxA = wordsOf(maxN) * 4;  // activation words (4 int8 codes each) of the widest input
-  if (maxN * 4 + 2048 > lim.maxComputeSharedMemorySize || maxA * 4 + 1024 > lim.maxComputeSharedMemorySize || d * 4 + 1024 > lim.maxComputeSharedMemorySize ||
+  if (maxN * 4 + 4096 > lim.maxComputeSharedMemorySize || maxA * 4 + 1024 > lim.maxComputeSharedMemorySize || d * 4 + 1024 > lim.maxComputeSharedMemorySize ||
       3 * hd * 4 + 2048 > lim.maxComputeSharedMemorySize)
     throw std::invalid_argument("vulkan: the model's widths need more shared memory than this device has (" + std::to_string(lim.maxComputeSharedMemorySize) + " bytes)");
   if (lim.maxComputeWorkGroupInvocations < 256) throw std::invalid_argument("vulkan: the device runs fewer than 256 invocations per workgroup");
@@ -112,14 +112,22 @@ Model::Model(const Config& c, const std::vector<LayerIn>& layers, const float* n
   Buffer& normBuf = deviceBuffer(norms.size() * 4, "norm weights");
   x.upload(normBuf, 0, norms.data(), norms.size() * 4);
 
-  // Hadamard factors H_K of the W_o and W_down inputs.
+  // Hadamard factors H_K of the W_o and W_down inputs, as sign bits (1: -1), row-major.
   HadamardPlan hAttn, hFfn;
-  std::vector<int32_t> had(1, 0);
+  std::vector<uint32_t> had(1, 0);
+  size_t ffnHadOff = 0;
   if (c.hadamard) {
     hAttn = hadamardPlan(attn);
     hFfn = hadamardPlan(F);
-    had.assign(hAttn.h.begin(), hAttn.h.end());
-    had.insert(had.end(), hFfn.h.begin(), hFfn.h.end());
+    had.clear();
+    for (const HadamardPlan* h : {&hAttn, &hFfn}) {
+      if (h->K > 128) throw std::invalid_argument("vulkan: the Hadamard transform of width " + std::to_string(h->K * h->pow2) + " needs a factor H_" + std::to_string(h->K) + " (at most 128 here)");
+      const size_t K2 = static_cast<size_t>(h->K) * h->K, base = had.size();
+      if (h == &hFfn) ffnHadOff = base;
+      had.resize(base + (K2 + 31) / 32, 0);
+      for (size_t b = 0; b < K2; b++)
+        if (h->h[b] < 0) had[base + b / 32] |= 1u << (b % 32);
+    }
   }
   Buffer& hadBuf = deviceBuffer(had.size() * 4, "Hadamard factors");
   x.upload(hadBuf, 0, had.data(), had.size() * 4);
@@ -150,10 +158,14 @@ Model::Model(const Config& c, const std::vector<LayerIn>& layers, const float* n
   Buffer& hidden = deviceBuffer(d * 4, "hidden state");
   Buffer& xq = deviceBuffer(maxA * 4, "activations");
   Buffer& qkv = deviceBuffer((attn + 2 * kvw) * 4, "q, k, v");
-  Buffer& attnOut = deviceBuffer(attn * 4, "attention output");
   Buffer& gu = deviceBuffer(2 * F * 4, "gate, up");
   Buffer& work = deviceBuffer(maxN * 4, "scratch");
-  Buffer& scores = deviceBuffer(c.heads * c.maxPos * 4, "attention scores");
+  // Attention runs as heads x splits workgroups over ranges of positions, merged by prep: by default
+  // ~128 workgroups on a GPU, 1 split on a CPU implementation (SwiftShader: workgroups run on the cores).
+  const size_t splits = c.attentionSplits ? c.attentionSplits
+                        : ctx_->properties().deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU ? 1
+                                                                                        : std::max<size_t>(1, std::min<size_t>(16, 128 / c.heads));
+  Buffer& partials = deviceBuffer(c.heads * splits * (2 + hd) * 4, "attention partials");
   Buffer& logits = deviceBuffer(c.vocab * 4, "logits");
   std::vector<size_t> kIdx(L), vIdx(L);
   for (size_t li = 0; li < L; li++) {
@@ -173,10 +185,10 @@ Model::Model(const Config& c, const std::vector<LayerIn>& layers, const float* n
   VkPipeline pHead = x.pipeline(spirv::head, sizeof(spirv::head), {u32(d, "hidden size")});
 
   const float eps = static_cast<float>(c.eps);
-  const auto prep = [&](int kernel, Buffer& src, uint32_t n, uint32_t mode, size_t normOff, uint32_t quant, const HadamardPlan* h, uint32_t hadOff) {
+  const auto prep = [&](int kernel, Buffer& src, uint32_t n, uint32_t mode, size_t normOff, uint32_t quant, const HadamardPlan* h, size_t hadOff) {
     Dispatch dp{pPrep, {params.buf, src.buf, normBuf.buf, hadBuf.buf, work.buf, xq.buf}, {}, 1, kernel};
-    const uint32_t pc[] = {n, mode, u32(normOff, "norm offset"), quant, h ? static_cast<uint32_t>(h->K) : 0u, h ? u32(h->pow2, "width") : 0u, hadOff,
-                           u32(wordsOf(n) * 4, "width"), bits(eps)};
+    const uint32_t pc[] = {n, mode, u32(normOff, "norm offset"), quant, h ? static_cast<uint32_t>(h->K) : 0u, h ? u32(h->pow2, "width") : 0u, u32(hadOff, "Hadamard offset"),
+                           u32(wordsOf(n) * 4, "width"), bits(eps), u32(splits, "splits"), u32(hd, "head_dim")};
     std::copy(std::begin(pc), std::end(pc), dp.push);
     return dp;
   };
@@ -195,7 +207,6 @@ Model::Model(const Config& c, const std::vector<LayerIn>& layers, const float* n
   }
   const uint32_t q0 = static_cast<uint32_t>(c.sites[0]), q1 = static_cast<uint32_t>(c.sites[1]), q2 = static_cast<uint32_t>(c.sites[2]),
                  q3 = static_cast<uint32_t>(c.sites[3]);
-  const uint32_t ffnHadOff = static_cast<uint32_t>(hAttn.h.size());
   for (size_t li = 0; li < L; li++) {
     const LayerIn& l = layers[li];
     Buffer& w = owned_[weightIdx[li]];
@@ -203,13 +214,14 @@ Model::Model(const Config& c, const std::vector<LayerIn>& layers, const float* n
     list.push_back(prep(kPrepQkv, hidden, u32(d, "d"), 0, nb, q0, nullptr, 0));
     list.push_back(gemv(kGemvQkv, w, 0, attn + 2 * kvw, d, qkv, false, attn, attn + kvw, l.q.alpha, l.k.alpha, l.v.alpha));
     {
-      Dispatch dp{pAttn, {params.buf, qkv.buf, owned_[kIdx[li]].buf, owned_[vIdx[li]].buf, scores.buf, attnOut.buf, ropeBuf.buf}, {}, u32(c.heads, "heads"), kAttention};
-      const uint32_t pc[] = {u32(c.heads, "heads"), u32(c.kvHeads, "kv heads"), u32(hd, "head_dim"), u32(c.heads / c.kvHeads, "group"), u32(c.maxPos, "context"),
+      Dispatch dp{pAttn, {params.buf, qkv.buf, owned_[kIdx[li]].buf, owned_[vIdx[li]].buf, params.buf, partials.buf, ropeBuf.buf}, {}, u32(c.heads * splits, "heads"),
+                  kAttention};
+      const uint32_t pc[] = {u32(c.heads, "heads"), u32(c.kvHeads, "kv heads"), u32(c.heads / c.kvHeads, "group"), u32(splits, "splits"),
                              bits(static_cast<float>(1 / std::sqrt(static_cast<double>(hd))))};
       std::copy(std::begin(pc), std::end(pc), dp.push);
       list.push_back(dp);
     }
-    list.push_back(prep(kPrepO, attnOut, u32(attn, "attn"), 0, nb + d, q1, c.hadamard ? &hAttn : nullptr, 0));
+    list.push_back(prep(kPrepO, partials, u32(attn, "attn"), 3, nb + d, q1, c.hadamard ? &hAttn : nullptr, 0));
     list.push_back(gemv(kGemvO, w, offO, d, attn, hidden, true, d, d, l.o.alpha, l.o.alpha, l.o.alpha));
     list.push_back(prep(kPrepGateUp, hidden, u32(d, "d"), 0, nb + d + attn, q2, nullptr, 0));
     list.push_back(gemv(kGemvGateUp, w, offGU, 2 * F, d, gu, false, F, 2 * F, l.gate.alpha, l.up.alpha, l.up.alpha));

@@ -26,6 +26,8 @@ struct Config {
   bool hadamard = false;
   /** A timestamp after every dispatch (per-kernel GPU time); otherwise only around the whole step. */
   bool profile = false;
+  /** Workgroups per attention head, over ranges of positions (0: chosen for the device). */
+  size_t attentionSplits = 0;
 };
 
 struct LinearIn {

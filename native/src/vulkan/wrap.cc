@@ -1,6 +1,6 @@
 // new VulkanModel(spec, run): spec as NativeModel's (config numbers, activation, embedF16,
 // lmHeadF16, norm, layers[]); run = { sites: [qkv, o, gateup, down] ('int8' | 'int4'), hadamard,
-// profile }. forward(ids: Int32Array) -> Float32Array logits of the last token.
+// profile, attentionSplits? }. forward(ids: Int32Array) -> Float32Array logits of the last token.
 #include "wrap.h"
 
 #include <cmath>
@@ -69,6 +69,10 @@ class VulkanModelWrap : public Napi::ObjectWrap<VulkanModelWrap> {
     }
     c.hadamard = run.Get("hadamard").ToBoolean();
     c.profile = run.Get("profile").ToBoolean();
+    if (run.Get("attentionSplits").IsNumber()) {
+      c.attentionSplits = uint(env, run, "attentionSplits");
+      if (c.attentionSplits < 1 || c.attentionSplits > 64) throw Napi::RangeError::New(env, "run.attentionSplits must be in 1..64");
+    }
 
     const size_t tableLen = c.vocab * c.d;
     auto table = [&](const char* key, bool required) -> const uint16_t* {
