@@ -27,6 +27,8 @@ layout(push_constant) uniform Push {
   float eps;
   uint splits;   // mode 3: partials per head
   uint headDim;  // mode 3
+  uint stage;    // 0: all of the above; 1: stop after the Walsh-Hadamard rows (x to work; hadk.comp
+                 // does the H_K step over many workgroups); 2: src is that step's output: quantize it
 } pc;
 
 shared float xs[MAXN];
@@ -111,12 +113,14 @@ void main() {
     xs[i] = x;
     ss += x * x;
   }
-  ss = sumAll(ss);
-  float inv = 1.0 / sqrt(ss / float(n) + pc.eps);
-  for (uint i = t; i < n; i += 256) xs[i] = xs[i] * inv * norms[pc.normOff + i];
+  if (pc.stage != 2u) {
+    ss = sumAll(ss);
+    float inv = 1.0 / sqrt(ss / float(n) + pc.eps);
+    for (uint i = t; i < n; i += 256) xs[i] = xs[i] * inv * norms[pc.normOff + i];
+  }
   sync();
 
-  if (pc.hadK > 0u) {
+  if (pc.hadK > 0u && pc.stage != 2u) {
     uint P2 = pc.hadP, K = pc.hadK, halfP = P2 / 2;
     for (uint w = t; w < (K * K + 31) / 32; w += 256) hbits[w] = hk[pc.hadOff + w];
     barrier();
@@ -130,6 +134,10 @@ void main() {
         xs[a + len] = x - y;
       }
       sync();
+    }
+    if (pc.stage == 1u) {
+      for (uint i = t; i < n; i += 256) work[i] = xs[i];
+      return;
     }
     float norm = 1.0 / sqrt(float(n));
     if (K > 1u) {

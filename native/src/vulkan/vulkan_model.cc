@@ -39,8 +39,14 @@ void packRows(const LinearIn& l, uint8_t* dst) {
 }
 
 // Kernel kinds, for the per-kernel GPU times.
-enum Kernel { kEmbed, kPrepQkv, kGemvQkv, kAttention, kPrepO, kGemvO, kPrepGateUp, kGemvGateUp, kPrepDown, kGemvDown, kFinalNorm, kLmHead, kKernels };
-const char* const kKernelNames[kKernels] = {"embed", "prep.qkv", "gemv.qkv", "attention", "prep.o", "gemv.o", "prep.gateup", "gemv.gateup", "prep.down", "gemv.down", "final_norm", "lm_head"};
+// With a Hadamard factor H_K (K > 1) a site's input takes three dispatches: prep (norm + Walsh-
+// Hadamard rows), hadamard (the H_K step over many workgroups), quant (the quantizer).
+enum Kernel {
+  kEmbed, kPrepQkv, kGemvQkv, kAttention, kPrepO, kHadO, kQuantO, kGemvO, kPrepGateUp, kGemvGateUp, kPrepDown, kHadDown, kQuantDown, kGemvDown, kFinalNorm, kLmHead,
+  kKernels
+};
+const char* const kKernelNames[kKernels] = {"embed",       "prep.qkv",    "gemv.qkv",      "attention",  "prep.o",    "hadamard.o",   "quant.o",  "gemv.o",
+                                            "prep.gateup", "gemv.gateup", "prep.down",     "hadamard.down", "quant.down", "gemv.down", "final_norm", "lm_head"};
 
 }  // namespace
 
@@ -160,6 +166,7 @@ Model::Model(const Config& c, const std::vector<LayerIn>& layers, const float* n
   Buffer& qkv = deviceBuffer((attn + 2 * kvw) * 4, "q, k, v");
   Buffer& gu = deviceBuffer(2 * F * 4, "gate, up");
   Buffer& work = deviceBuffer(maxN * 4, "scratch");
+  Buffer& work2 = deviceBuffer(maxN * 4, "Hadamard output");
   // Attention runs as heads x splits workgroups over ranges of positions, merged by prep: by default
   // ~128 workgroups on a GPU, 1 split on a CPU implementation (SwiftShader: workgroups run on the cores).
   const size_t splits = c.attentionSplits ? c.attentionSplits
@@ -181,16 +188,33 @@ Model::Model(const Config& c, const std::vector<LayerIn>& layers, const float* n
   VkPipeline pEmbed = x.pipeline(spirv::embed, sizeof(spirv::embed), {});
   VkPipeline pPrep = x.pipeline(spirv::prep, sizeof(spirv::prep), {u32(maxN, "width")});
   VkPipeline pGemv = x.pipeline(spirv::gemv, sizeof(spirv::gemv), {u32(maxA, "width")});
+  VkPipeline pHadk = x.pipeline(spirv::hadk, sizeof(spirv::hadk), {});
   VkPipeline pAttn = x.pipeline(spirv::attn, sizeof(spirv::attn), {u32(hd, "head_dim")});
   VkPipeline pHead = x.pipeline(spirv::head, sizeof(spirv::head), {u32(d, "hidden size")});
 
   const float eps = static_cast<float>(c.eps);
-  const auto prep = [&](int kernel, Buffer& src, uint32_t n, uint32_t mode, size_t normOff, uint32_t quant, const HadamardPlan* h, size_t hadOff) {
+  const auto prep = [&](int kernel, Buffer& src, uint32_t n, uint32_t mode, size_t normOff, uint32_t quant, const HadamardPlan* h, size_t hadOff,
+                        uint32_t stage = 0) {
     Dispatch dp{pPrep, {params.buf, src.buf, normBuf.buf, hadBuf.buf, work.buf, xq.buf}, {}, 1, kernel};
     const uint32_t pc[] = {n, mode, u32(normOff, "norm offset"), quant, h ? static_cast<uint32_t>(h->K) : 0u, h ? u32(h->pow2, "width") : 0u, u32(hadOff, "Hadamard offset"),
-                           u32(wordsOf(n) * 4, "width"), bits(eps), u32(splits, "splits"), u32(hd, "head_dim")};
+                           u32(wordsOf(n) * 4, "width"), bits(eps), u32(splits, "splits"), u32(hd, "head_dim"), stage};
     std::copy(std::begin(pc), std::end(pc), dp.push);
     return dp;
+  };
+  // The quantized input of a site: one prep dispatch, or three where the Hadamard transform has an H_K factor.
+  const auto siteInput = [&](std::vector<Dispatch>& out, int kernel, Buffer& src, size_t n, uint32_t mode, size_t normOff, uint32_t quant, const HadamardPlan* h,
+                             size_t hadOff) {
+    if (!h || h->K == 1) {
+      out.push_back(prep(kernel, src, u32(n, "width"), mode, normOff, quant, h, hadOff));
+      return;
+    }
+    out.push_back(prep(kernel, src, u32(n, "width"), mode, normOff, quant, h, hadOff, 1));
+    Dispatch dp{pHadk, {params.buf, work.buf, hadBuf.buf, work2.buf}, {}, u32((n + 255) / 256, "width"), kernel + 1};
+    const uint32_t pc[] = {u32(n, "width"), static_cast<uint32_t>(h->K), u32(h->pow2, "width"), u32(hadOff, "Hadamard offset"),
+                           bits(static_cast<float>(1 / std::sqrt(static_cast<double>(n))))};
+    std::copy(std::begin(pc), std::end(pc), dp.push);
+    out.push_back(dp);
+    out.push_back(prep(kernel + 2, work2, u32(n, "width"), 0, 0, quant, nullptr, 0, 2));
   };
   const auto gemv = [&](int kernel, Buffer& w, size_t wOff, size_t rows, size_t cols, Buffer& out, bool add, size_t seg1, size_t seg2, double a0, double a1, double a2) {
     Dispatch dp{pGemv, {params.buf, w.buf, xq.buf, out.buf}, {}, u32((rows + 7) / 8, "rows"), kernel};
@@ -221,11 +245,11 @@ Model::Model(const Config& c, const std::vector<LayerIn>& layers, const float* n
       std::copy(std::begin(pc), std::end(pc), dp.push);
       list.push_back(dp);
     }
-    list.push_back(prep(kPrepO, partials, u32(attn, "attn"), 3, nb + d, q1, c.hadamard ? &hAttn : nullptr, 0));
+    siteInput(list, kPrepO, partials, attn, 3, nb + d, q1, c.hadamard ? &hAttn : nullptr, 0);
     list.push_back(gemv(kGemvO, w, offO, d, attn, hidden, true, d, d, l.o.alpha, l.o.alpha, l.o.alpha));
     list.push_back(prep(kPrepGateUp, hidden, u32(d, "d"), 0, nb + d + attn, q2, nullptr, 0));
     list.push_back(gemv(kGemvGateUp, w, offGU, 2 * F, d, gu, false, F, 2 * F, l.gate.alpha, l.up.alpha, l.up.alpha));
-    list.push_back(prep(kPrepDown, gu, u32(F, "ffn"), c.relu2 ? 1 : 2, nb + 2 * d + attn, q3, c.hadamard ? &hFfn : nullptr, ffnHadOff));
+    siteInput(list, kPrepDown, gu, F, c.relu2 ? 1 : 2, nb + 2 * d + attn, q3, c.hadamard ? &hFfn : nullptr, ffnHadOff);
     list.push_back(gemv(kGemvDown, w, offDown, d, F, hidden, true, d, d, l.down.alpha, l.down.alpha, l.down.alpha));
   }
   list.push_back(prep(kFinalNorm, hidden, u32(d, "d"), 0, L * perLayer, 0, nullptr, 0));
