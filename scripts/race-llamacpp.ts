@@ -65,6 +65,7 @@ const ENGINES: Record<string, EngineSpec> = {
   'webgpu-a4': { label: 'BitLens WebGPU, W1.58A4 (v2-a4)', kind: 'ort', scheme: 'v2-a4', gpu: true },
   'vulkan-a8': { label: 'BitLens Vulkan, W1.58A8 (b1.58)', kind: 'vulkan', scheme: 'b1.58', gpu: true },
   'vulkan-a4': { label: 'BitLens Vulkan, W1.58A4 (v2-a4)', kind: 'vulkan', scheme: 'v2-a4', gpu: true },
+  'vulkan-a4.8': { label: 'BitLens Vulkan, a4.8', kind: 'vulkan', scheme: 'a4.8', gpu: true },
   'llamavk-tq2_0': { label: 'llama.cpp Vulkan TQ2_0', kind: 'llama', gguf: 'TQ2_0', gpu: true },
   'llamavk-tq1_0': { label: 'llama.cpp Vulkan TQ1_0', kind: 'llama', gguf: 'TQ1_0', gpu: true },
 };

@@ -19,7 +19,8 @@ layout(push_constant) uniform Push {
   uint mode;     // 0: src[i]; 1: relu(g)^2 * u; 2: silu(g) * u  (g = src[i], u = src[n + i]);
                  // 3: the attention output, merged from attn.comp's partials
   uint normOff;  // offset of w in norms
-  uint quant;    // 0: none (float out), 1: int8 absmax, 2: int4 absmean
+  uint quant;    // 0: none (float out), 1: int8 absmax, 2: int4 absmean, 3: int8 absmax, then only
+                 // the n/2 channels of largest |x| kept (a4.8's W_o input; ties: lower index)
   uint hadK;     // 0: no Hadamard; else the order K of the H_K factor (1: Sylvester only)
   uint hadP;     // 2^k, n = K * P
   uint hadOff;   // word offset of H_K's sign bits in hk
@@ -73,6 +74,64 @@ int sumAllInt(int v) {
   int r = redi[0];
   barrier();
   return r;
+}
+
+shared uint selShared, needShared;
+
+// a4.8's top-K mask: zeroes xs[i] outside the K = n/2 channels of largest |x| (among equal |x| the
+// lower index is kept). Radix select over the float bits of |x| (monotonic for x >= 0), 8 bits per
+// pass from the top, then the ties at the threshold ranked by index over contiguous ranges.
+void topHalf(uint n) {
+  uint t = gl_LocalInvocationID.x;
+  uint prefix = 0u, prefixMask = 0u, need = n / 2;
+  for (int shift = 24; shift >= 0; shift -= 8) {
+    redi[t] = 0;
+    barrier();
+    for (uint i = t; i < n; i += 256) {
+      uint k = floatBitsToUint(abs(xs[i]));
+      if ((k & prefixMask) == prefix) atomicAdd(redi[(k >> uint(shift)) & 255u], 1);
+    }
+    barrier();
+    if (t == 0u) {
+      uint cum = 0u, sel = 0u;
+      for (int b = 255; b >= 0; b--) {
+        uint c = uint(redi[b]);
+        if (cum + c >= need) {
+          sel = uint(b);
+          break;
+        }
+        cum += c;
+      }
+      selShared = sel;
+      needShared = need - cum;
+    }
+    barrier();
+    prefix |= selShared << uint(shift);
+    prefixMask |= 255u << uint(shift);
+    need = needShared;
+    barrier();
+  }
+  // prefix: the K-th largest key; keep every larger key and the first `need` equal ones.
+  uint chunk = (n + 255) / 256, b = min(n, t * chunk), e = min(n, b + chunk);
+  int eq = 0;
+  for (uint i = b; i < e; i++) eq += floatBitsToUint(abs(xs[i])) == prefix ? 1 : 0;
+  redi[t] = eq;
+  barrier();
+  if (t == 0u) {
+    int run = 0;
+    for (uint j = 0; j < 256u; j++) {
+      int c = redi[j];
+      redi[j] = run;
+      run += c;
+    }
+  }
+  barrier();
+  uint rank = uint(redi[t]);
+  for (uint i = b; i < e; i++) {
+    uint k = floatBitsToUint(abs(xs[i]));
+    if (k < prefix || (k == prefix && rank++ >= need)) xs[i] = 0.0;
+  }
+  barrier();
 }
 
 void sync() {
@@ -165,12 +224,13 @@ void main() {
     return;
   }
   float a, d, lo, hi;
-  if (pc.quant == 1u) {
+  if (pc.quant == 1u || pc.quant == 3u) {
     float g = 0.0;
     for (uint i = t; i < n; i += 256) g = max(g, abs(xs[i]));
     g = maxAll(g);
     a = 127.0; d = g + 1e-5; lo = -128.0; hi = 127.0;
     if (t == 0u) P.scale = g / 127.0;
+    if (pc.quant == 3u) topHalf(n);  // after the absmax of the whole row
   } else {
     float s = 0.0;
     for (uint i = t; i < n; i += 256) s += abs(xs[i]);

@@ -170,12 +170,12 @@ describe('vulkan backend: refusals and errors', () => {
 
   it('refuses the schemes, KV widths and options it does not run, naming them', async () => {
     expect(() => new VulkanModel(weights, { scheme: 'fp', kvBits: 16 })).toThrow(/vulkan device does not support scheme fp/);
-    expect(() => new VulkanModel(weights, { scheme: 'a4.8', kvBits: 16 })).toThrow(/scheme a4\.8 \(it runs b1\.58, v2-a8, v2-a4\)/);
+    expect(() => new VulkanModel(weights, { scheme: 'fp', kvBits: 16 })).toThrow(/scheme fp \(it runs b1\.58, a4\.8, v2-a8, v2-a4\)/);
     expect(() => new VulkanModel(weights, { scheme: 'b1.58', kvBits: 4 })).toThrow(/4-bit KV cache/);
     expect(() => new VulkanModel(weights, { scheme: 'b1.58', kvBits: 16, taps: true })).toThrow(/taps/);
     const model = await writeTempModel(testConfig(), 4);
     try {
-      await expect(createEngine(model.dir, { scheme: 'a4.8', kvBits: 16, device: 'vulkan', taps: false })).rejects.toThrow(/vulkan device does not support scheme a4\.8/);
+      await expect(createEngine(model.dir, { scheme: 'fp', kvBits: 16, device: 'vulkan', taps: false })).rejects.toThrow(/vulkan device does not support scheme fp/);
       await expect(createEngine(model.dir, { scheme: 'b1.58', kvBits: 8, device: 'vulkan', taps: true })).rejects.toThrow(/8-bit KV cache .*, taps/);
     } finally {
       await model.cleanup();

@@ -1,6 +1,6 @@
 // VulkanModel: the forward pass on the GPU through the native addon's Vulkan backend
 // (native/src/vulkan/). Same semantics as NativeCpuModel: forward(ids) appends to the KV cache
-// (on the GPU) and returns the last token's logits. It runs b1.58, v2-a8 and v2-a4 with a 16-bit
+// (on the GPU) and returns the last token's logits. It runs b1.58, a4.8, v2-a8 and v2-a4 with a 16-bit
 // KV cache and F16 embeddings; everything else is refused with an error naming what is missing.
 // Results are float32 (the CPU backend quantizes from float64): logits agree closely, not bitwise.
 import type { KvBits } from '../../common/api.js';
@@ -10,7 +10,7 @@ import { schemeUsesHadamard, siteQuantizer, type Scheme } from '../../common/sch
 import type { ModelWeights } from '../../common/weights.js';
 import { requireNativeAddon } from '../native/addon.js';
 
-export const VULKAN_SCHEMES = ['b1.58', 'v2-a8', 'v2-a4'] as const satisfies readonly Scheme[];
+export const VULKAN_SCHEMES = ['b1.58', 'a4.8', 'v2-a8', 'v2-a4'] as const satisfies readonly Scheme[];
 
 /** GPU time from timestamp queries, summed over steps (kernelsMs only with profile on). */
 export interface VulkanGpuTimes {

@@ -15,8 +15,8 @@
 
 namespace bitlens::vk {
 
-/** Activation quantizer of a site: the schemes b1.58 (int8), v2-a8 (int8 + Hadamard), v2-a4 (int4 + Hadamard). */
-enum class Quant : uint32_t { Int8 = 1, Int4 = 2 };
+/** Activation quantizer of a site (prep.comp's quant): int8 absmax, int4 absmean, int8 absmax + a4.8's top-50% mask. */
+enum class Quant : uint32_t { Int8 = 1, Int4 = 2, Int8Top50 = 3 };
 
 struct Config {
   size_t vocab = 0, d = 0, layers = 0, heads = 0, kvHeads = 0, headDim = 0, ffn = 0, maxPos = 0;

@@ -1,5 +1,5 @@
 // new VulkanModel(spec, run): spec as NativeModel's (config numbers, activation, embedF16,
-// lmHeadF16, norm, layers[]); run = { sites: [qkv, o, gateup, down] ('int8' | 'int4'), hadamard,
+// lmHeadF16, norm, layers[]); run = { sites: [qkv, o, gateup, down] ('int8' | 'int4' | 'int8-top50'), hadamard,
 // profile, attentionSplits? }. forward(ids: Int32Array) -> Float32Array logits of the last token.
 #include "wrap.h"
 
@@ -65,7 +65,8 @@ class VulkanModelWrap : public Napi::ObjectWrap<VulkanModelWrap> {
       const std::string name = s.IsString() ? s.As<Napi::String>().Utf8Value() : "";
       if (name == "int8") c.sites[i] = vk::Quant::Int8;
       else if (name == "int4") c.sites[i] = vk::Quant::Int4;
-      else throw Napi::RangeError::New(env, "the vulkan backend does not support the site quantizer \"" + name + "\" (it runs int8 and int4)");
+      else if (name == "int8-top50") c.sites[i] = vk::Quant::Int8Top50;
+      else throw Napi::RangeError::New(env, "the vulkan backend does not support the site quantizer \"" + name + "\" (it runs int8, int4 and int8-top50)");
     }
     c.hadamard = run.Get("hadamard").ToBoolean();
     c.profile = run.Get("profile").ToBoolean();
