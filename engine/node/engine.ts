@@ -83,8 +83,6 @@ export interface EngineOptions {
    * always returns every logit. Other backends ignore it.
    */
   lmHead?: LmHeadChoice;
-  /** Device vulkan: a GPU timestamp after every dispatch (per-kernel times; benchmarks). */
-  vulkanProfile?: boolean;
 }
 
 const now = () => performance.now();
@@ -261,7 +259,7 @@ export async function createEngine(modelDir: string, run: RunOptions, opts: Engi
     const unsupported = vulkanUnsupported(run);
     if (unsupported) throw new RangeError(unsupported);
     try {
-      const vk = new VulkanStepRunner(model.weights, run, opts.vulkanProfile);
+      const vk = new VulkanStepRunner(model.weights, run);
       runner = vk;
       device = 'vulkan';
       notes.push(`vulkan: ${vk.deviceName}`);

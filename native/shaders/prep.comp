@@ -1,18 +1,19 @@
 #version 450
 // The input of a BitLinear, in one workgroup: x = RMSNorm(src) * w (src: the residual stream,
-// the attention output, or the GLU act(g) * u), then optionally the Hadamard transform
-// H_n = (H_K (x) H_P) / sqrt(n), then the per-token quantizer: int8 absmax or int4 absmean, packed
-// 4 codes per uint32 (columns past n are 0), with its scale and the sum of the codes in Params
-// (the GEMV uses sum(code * a) - sum(a)). quant 0: x goes to work[0..n) as float (final norm).
-// The vector stays in shared memory; work[] is the out-of-place buffer of the H_K step.
-// The order of operations follows docs/model-format.md (float32 here, float64 on the CPU).
+// the attention output merged from its partials, or the GLU act(g) * u), then optionally the
+// Hadamard transform H_n = (H_K (x) H_P) / sqrt(n) (with K > 1 in three dispatches: this one up to
+// the Walsh-Hadamard rows, hadk.comp, this one again for the quantizer), then the per-token
+// quantizer: int8 absmax, int4 absmean or a4.8's masked int8, packed 4 codes per uint32 (columns
+// past n are 0), with its scale and the sum of the codes in Params (the GEMV uses
+// sum(code * a) - sum(a)). quant 0: x goes to work[0..n) as float (final norm). The vector stays in
+// shared memory. The order of operations follows docs/model-format.md (float32 here, float64 on
+// the CPU).
 layout(local_size_x = 256) in;
 layout(constant_id = 0) const uint MAXN = 4096;  // widest input: the vector stays in shared memory
 layout(std430, binding = 0) buffer Params { uint pos; uint token; float scale; int xsum; } P;
 layout(std430, binding = 1) readonly buffer Src { float src[]; };
 layout(std430, binding = 2) readonly buffer Norms { float norms[]; };
-layout(std430, binding = 3) readonly buffer Had { uint hk[]; };  // H_K as sign bits (1: -1), row-major
-layout(std430, binding = 4) coherent buffer Work { float work[]; };
+layout(std430, binding = 4) writeonly buffer Work { float work[]; };
 layout(std430, binding = 5) writeonly buffer Xq { uint xq[]; };
 layout(push_constant) uniform Push {
   uint n;        // width
@@ -23,7 +24,7 @@ layout(push_constant) uniform Push {
                  // the n/2 channels of largest |x| kept (a4.8's W_o input; ties: lower index)
   uint hadK;     // 0: no Hadamard; else the order K of the H_K factor (1: Sylvester only)
   uint hadP;     // 2^k, n = K * P
-  uint hadOff;   // word offset of H_K's sign bits in hk
+  uint hadOff;   // unused here (hadk.comp's)
   uint words;    // packed words to write (>= n / 4, multiple of 4)
   float eps;
   uint splits;   // mode 3: partials per head
@@ -33,7 +34,6 @@ layout(push_constant) uniform Push {
 } pc;
 
 shared float xs[MAXN];
-shared uint hbits[(128 * 128 + 31) / 32];  // H_K's sign bits (K <= 128)
 shared float redf[256];
 shared int redi[256];
 
@@ -181,8 +181,6 @@ void main() {
 
   if (pc.hadK > 0u && pc.stage != 2u) {
     uint P2 = pc.hadP, K = pc.hadK, halfP = P2 / 2;
-    for (uint w = t; w < (K * K + 31) / 32; w += 256) hbits[w] = hk[pc.hadOff + w];
-    barrier();
     // Walsh-Hadamard butterflies within each of the K rows of P.
     for (uint len = 1; len < P2; len <<= 1) {
       for (uint b = t; b < K * halfP; b += 256) {
@@ -198,24 +196,9 @@ void main() {
       for (uint i = t; i < n; i += 256) work[i] = xs[i];
       return;
     }
+    // K = 1 here (a K > 1 site stops after the rows, stage 1, for hadk.comp).
     float norm = 1.0 / sqrt(float(n));
-    if (K > 1u) {
-      // out[i][j] = sum_l H_K[i][l] * x[l][j], normalised, into work, then back.
-      for (uint o = t; o < n; o += 256) {
-        uint i = o / P2, j = o % P2;
-        float s = 0.0;
-        for (uint l = 0; l < K; l++) {
-          uint bit = i * K + l;
-          float x = xs[l * P2 + j];
-          s += ((hbits[bit >> 5] >> (bit & 31u)) & 1u) != 0u ? -x : x;
-        }
-        work[o] = s * norm;
-      }
-      sync();
-      for (uint o = t; o < n; o += 256) xs[o] = work[o];
-    } else {
-      for (uint o = t; o < n; o += 256) xs[o] = xs[o] * norm;
-    }
+    for (uint o = t; o < n; o += 256) xs[o] = xs[o] * norm;
     sync();
   }
 

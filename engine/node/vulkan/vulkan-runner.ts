@@ -8,8 +8,8 @@ import { VulkanModel } from './vulkan-model.js';
 export class VulkanStepRunner implements StepRunner {
   private model: VulkanModel | undefined;
 
-  constructor(weights: ModelWeights, run: RunOptions, profile = false) {
-    this.model = new VulkanModel(weights, { scheme: run.scheme, kvBits: run.kvBits, taps: run.taps, experiment: run.experiment, profile });
+  constructor(weights: ModelWeights, run: RunOptions) {
+    this.model = new VulkanModel(weights, { scheme: run.scheme, kvBits: run.kvBits, taps: run.taps, experiment: run.experiment });
   }
 
   private live(): VulkanModel {
@@ -33,11 +33,6 @@ export class VulkanStepRunner implements StepRunner {
 
   step(ids: number[]): StepOutput {
     return { logits: this.live().forward(ids) };
-  }
-
-  /** The model (benchmarks: GPU times, bytes per token). */
-  get vulkan(): VulkanModel {
-    return this.live();
   }
 
   async dispose(): Promise<void> {
