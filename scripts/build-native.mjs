@@ -82,9 +82,14 @@ function main() {
     '-DNAPI_VERSION=8', '-DNAPI_CPP_EXCEPTIONS', '-DNODE_ADDON_API_CPP_EXCEPTIONS_ALL', '-DNODE_ADDON_API_DISABLE_DEPRECATED',
     `-I${addonApi.replace(/^"|"$/g, '')}`, `-I${nodeInc}`,
   ];
-  const headers = readdirSync(src).filter((f) => f.endsWith('.h')).map((f) => statSync(path.join(src, f)).mtimeMs);
+  // The Vulkan backend (native/src/vulkan/): compiled everywhere; its code is empty where
+  // <vulkan/vulkan.h> is missing (the addon then reports Vulkan as not built in).
+  const vulkanDir = path.join(src, 'vulkan');
+  const vulkanSources = existsSync(vulkanDir) ? readdirSync(vulkanDir).filter((f) => f.endsWith('.cc')).sort().map((f) => `vulkan/${f}`) : [];
+  const headerFiles = [...readdirSync(src).filter((f) => f.endsWith('.h')), ...(existsSync(vulkanDir) ? readdirSync(vulkanDir).filter((f) => f.endsWith('.h')).map((f) => `vulkan/${f}`) : [])];
+  const headers = headerFiles.map((f) => statSync(path.join(src, f)).mtimeMs);
   const newestInput = Math.max(0, ...headers, statSync(fileURLToPath(import.meta.url)).mtimeMs);
-  mkdirSync(path.join(out, 'obj'), { recursive: true });
+  mkdirSync(path.join(out, 'obj', 'vulkan'), { recursive: true });
   mkdirSync(path.dirname(target), { recursive: true });
   let rebuilt = 0;
   const compile = (f, flags) => {
@@ -115,7 +120,7 @@ function main() {
       console.warn(`bitlens: ${files.join(', ')} did not compile with ${cxx}; building without them (slower kernels)`);
     }
   }
-  const common = readdirSync(src).filter((f) => f.endsWith('.cc') && !isaSuffixes.some((x) => f.endsWith(x)));
+  const common = [...readdirSync(src).filter((f) => f.endsWith('.cc') && !isaSuffixes.some((x) => f.endsWith(x))), ...vulkanSources];
   for (const f of common) {
     try {
       objects.push(compile(f, [...base, ...defines]));
@@ -128,6 +133,7 @@ function main() {
     return;
   }
   const link = ['-shared', '-pthread', '-o', target, ...objects];
+  if (process.platform === 'linux') link.push('-ldl'); // the Vulkan loader is opened with dlopen (glibc < 2.34 keeps it in libdl)
   if (process.platform === 'darwin') link.push('-undefined', 'dynamic_lookup');
   try {
     execFileSync(cxx, link, { stdio: 'inherit' });

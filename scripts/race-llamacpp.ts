@@ -3,7 +3,8 @@
 // written as GGUF TQ2_0 and TQ1_0 by engine/node/import/export-gguf.ts; on a GPU machine BitLens on
 // onnxruntime-node WebGPU (webgpu-a8, webgpu-a4) against llama.cpp's Vulkan build
 // (@node-llama-cpp/linux-x64-vulkan, every layer offloaded: llamavk-tq2_0, llamavk-tq1_0; its
-// folder from LLAMA_VULKAN_ADDON_DIR). A benchmark, not a test.
+// folder from LLAMA_VULKAN_ADDON_DIR), and BitLens' own Vulkan backend (native/src/vulkan:
+// vulkan-a8, vulkan-a4) against the same. A benchmark, not a test.
 //
 //   npx tsx scripts/make-random-model.ts --shape 2b4t --out /tmp/race/model
 //   npx tsx scripts/race-llamacpp.ts --model /tmp/race/model [--gguf-dir /tmp/race] [--threads 2]
@@ -42,7 +43,7 @@ import { checkLmHead, NativeCpuModel } from '../engine/node/native/cpu-model.js'
 
 interface EngineSpec {
   label: string;
-  kind: 'native' | 'ort' | 'llama';
+  kind: 'native' | 'ort' | 'llama' | 'vulkan';
   scheme?: Scheme;
   taps?: boolean;
   gguf?: 'TQ2_0' | 'TQ1_0';
@@ -62,6 +63,9 @@ const ENGINES: Record<string, EngineSpec> = {
   'llama-tq1_0': { label: 'llama.cpp TQ1_0', kind: 'llama', gguf: 'TQ1_0' },
   'webgpu-a8': { label: 'BitLens WebGPU, W1.58A8 (b1.58)', kind: 'ort', scheme: 'b1.58', gpu: true },
   'webgpu-a4': { label: 'BitLens WebGPU, W1.58A4 (v2-a4)', kind: 'ort', scheme: 'v2-a4', gpu: true },
+  'vulkan-a8': { label: 'BitLens Vulkan, W1.58A8 (b1.58)', kind: 'vulkan', scheme: 'b1.58', gpu: true },
+  'vulkan-a4': { label: 'BitLens Vulkan, W1.58A4 (v2-a4)', kind: 'vulkan', scheme: 'v2-a4', gpu: true },
+  'vulkan-a4.8': { label: 'BitLens Vulkan, a4.8', kind: 'vulkan', scheme: 'a4.8', gpu: true },
   'llamavk-tq2_0': { label: 'llama.cpp Vulkan TQ2_0', kind: 'llama', gguf: 'TQ2_0', gpu: true },
   'llamavk-tq1_0': { label: 'llama.cpp Vulkan TQ1_0', kind: 'llama', gguf: 'TQ1_0', gpu: true },
 };
@@ -138,7 +142,7 @@ function ortRunner(a: WorkerArgs, spec: EngineSpec): Runner {
   let engine: Awaited<ReturnType<typeof createEngine>>;
   return {
     async load() {
-      const device = spec.gpu ? 'webgpu' : 'cpu';
+      const device = spec.kind === 'vulkan' ? 'vulkan' : spec.gpu ? 'webgpu' : 'cpu';
       // BITLENS_SESSION_CONFIG='{"key":"value"}': ORT session config entries for the ORT engines (benchmarks).
       const sessionConfig = process.env.BITLENS_SESSION_CONFIG ? (JSON.parse(process.env.BITLENS_SESSION_CONFIG) as Record<string, string>) : undefined;
       engine = await createEngine(a.model, { scheme: spec.scheme!, kvBits: 16, device, taps: !!spec.taps }, { threads: a.threads, cpuBackend: 'ort', sessionConfig });
@@ -150,7 +154,7 @@ function ortRunner(a: WorkerArgs, spec: EngineSpec): Runner {
     async step(t) {
       return argmax((await engine.forward([t])).logits);
     },
-    note: () => `device ${engine.info.device}`,
+    note: () => `device ${engine.info.device}${engine.info.deviceNote ? ` (${engine.info.deviceNote})` : ""}`,
   };
 }
 
@@ -279,7 +283,8 @@ async function worker(a: WorkerArgs): Promise<void> {
 
 function makeRunner(a: WorkerArgs, e: string): Runner {
   const spec = ENGINES[e];
-  return spec.kind === 'native' ? nativeRunner(a, spec) : spec.kind === 'ort' ? ortRunner(a, spec) : llamaRunner(a, spec);
+  // The Vulkan engines go through createEngine (device 'vulkan') like the ORT ones.
+  return spec.kind === 'native' ? nativeRunner(a, spec) : spec.kind === 'ort' || spec.kind === 'vulkan' ? ortRunner(a, spec) : llamaRunner(a, spec);
 }
 
 const median = (xs: number[]) => {
@@ -394,8 +399,8 @@ function runChild(a: WorkerArgs): Promise<Measure[]> {
 
 /**
  * Weight bytes one decode token reads, per engine: the ternary projections at 2 bits per weight
- * (TQ1_0: 1.6875) plus the LM head (tied embedding) as the engine holds it: float32 in BitLens
- * (ORT folds the F16 -> F32 cast at load), F16 in llama.cpp.
+ * (TQ1_0: 1.6875) plus the LM head (tied embedding) as the engine holds it: float32 in BitLens' ORT
+ * engines (ORT folds the F16 -> F32 cast at load), F16 in llama.cpp, the native and the Vulkan engines.
  */
 async function weightBytesPerToken(modelDir: string, spec: EngineSpec): Promise<number> {
   const c = JSON.parse(await readFile(path.join(modelDir, 'config.json'), 'utf8')) as Record<string, number>;
@@ -403,7 +408,7 @@ async function weightBytesPerToken(modelDir: string, spec: EngineSpec): Promise<
   const hd = d / c.num_heads;
   const perLayer = d * (c.num_heads * hd + 2 * c.num_kv_heads * hd) + c.num_heads * hd * d + 3 * d * c.intermediate_size;
   const ternaryBits = spec.gguf === 'TQ1_0' ? 1.6875 : 2;
-  const headBytes = spec.kind === 'llama' ? 2 : spec.kind === 'native' ? 2 : 4;
+  const headBytes = spec.kind === 'ort' ? 4 : 2;
   return (c.num_layers * perLayer * ternaryBits) / 8 + c.vocab_size * d * headBytes;
 }
 

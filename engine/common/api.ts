@@ -4,7 +4,7 @@ import type { Experiment } from './experiment.js';
 import type { Scheme } from './scheme.js';
 
 export type { Experiment, Scheme };
-export const DEVICES = ['auto', 'cpu', 'webgpu', 'cuda', 'dml', 'coreml'] as const;
+export const DEVICES = ['auto', 'cpu', 'webgpu', 'cuda', 'dml', 'coreml', 'vulkan'] as const;
 export type Device = (typeof DEVICES)[number];
 export const KV_BITS = [16, 8, 4, 3] as const;
 export type KvBits = (typeof KV_BITS)[number];

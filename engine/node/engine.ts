@@ -30,6 +30,8 @@ import { loadNativeAddon } from './native/addon.js';
 import { checkLmHead, type LmHeadChoice } from './native/cpu-model.js';
 import { NativeStepRunner, nativeUnsupported } from './native/native-runner.js';
 import { compileFor, openOrtRunner } from './ort-runner.js';
+import { vulkanUnsupported } from './vulkan/vulkan-model.js';
+import { VulkanStepRunner } from './vulkan/vulkan-runner.js';
 import type { LmHeadStats, StepOutput, StepRunner } from './step-runner.js';
 import { TextCodec } from './tokenizer.js';
 import { StreamingText } from './streaming-text.js';
@@ -248,11 +250,29 @@ export async function createEngine(modelDir: string, run: RunOptions, opts: Engi
   const c = model.config;
   const name = c.name ?? modelDir.split(/[\\/]/).filter(Boolean).pop() ?? modelDir;
   const codec = new TextCodec({ tokenizerJson: model.tokenizerJson, tokenizerConfig: model.tokenizerConfig, bosTokenId: c.bosTokenId, modelName: name });
-  const choice = await chooseDevice(run.device);
-  let device: Backend = choice.device;
-  const notes = choice.note ? [choice.note] : [];
+  let device: Backend;
+  const notes: string[] = [];
   let runner: StepRunner | undefined;
-  if (device !== 'cpu') {
+  if (run.device === 'vulkan') {
+    // The native Vulkan backend (no ONNX Runtime): refuses what it cannot run, falls back to the
+    // CPU with the reason when there is no Vulkan loader or device.
+    const unsupported = vulkanUnsupported(run);
+    if (unsupported) throw new RangeError(unsupported);
+    try {
+      const vk = new VulkanStepRunner(model.weights, run);
+      runner = vk;
+      device = 'vulkan';
+      notes.push(`vulkan: ${vk.deviceName}`);
+    } catch (e) {
+      device = 'cpu';
+      notes.push(`vulkan could not start (${(e as Error).message}); using cpu`);
+    }
+  } else {
+    const choice = await chooseDevice(run.device);
+    device = choice.device;
+    if (choice.note) notes.push(choice.note);
+  }
+  if (!runner && device !== 'cpu') {
     const graph = compileFor(model.weights, run, device, opts);
     try {
       runner = await openOrtRunner(graph, model.weights, device, opts);

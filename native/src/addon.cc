@@ -11,6 +11,7 @@
 
 #include "kernels.h"
 #include "model.h"
+#include "vulkan/wrap.h"
 
 namespace bitlens {
 namespace {
@@ -497,6 +498,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("ternaryMatmul", Napi::Function::New(env, TernaryMatmul));
   exports.Set("NativeModel", ModelWrap::Init(env));
   exports.Set("LmHead", LmHeadWrap::Init(env));
+  exports.Set("VulkanModel", vulkanModelClass(env));
   exports.Set("screenCandidates", Napi::Function::New(env, ScreenCandidates));
   return exports;
 }

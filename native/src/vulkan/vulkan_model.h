@@ -1,0 +1,97 @@
+// The Vulkan decode backend: the forward pass of docs/model-format.md on compute shaders
+// (native/shaders). Weights are uploaded once; the KV cache lives on the GPU; a decode step is one
+// pre-recorded command buffer (embedding; per layer 4 prepare dispatches (norm, Hadamard,
+// quantizer; two more per site with an H_K factor), 4 ternary GEMVs and one attention dispatch;
+// the final norm and the F16 LM head) submitted once with one fence wait; the position and the
+// token id come from a small buffer the command buffer copies in first.
+// Float32 throughout (the CPU backend quantizes from float64), integer ternary sums (exact).
+#pragma once
+#include "context.h"
+
+#if defined(BITLENS_HAVE_VULKAN)
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace bitlens::vk {
+
+/** Activation quantizer of a site (prep.comp's quant): int8 absmax, int4 absmean, int8 absmax + a4.8's top-50% mask. */
+enum class Quant : uint32_t { Int8 = 1, Int4 = 2, Int8Top50 = 3 };
+
+struct Config {
+  size_t vocab = 0, d = 0, layers = 0, heads = 0, kvHeads = 0, headDim = 0, ffn = 0, maxPos = 0;
+  bool relu2 = true;
+  double eps = 1e-5, theta = 10000;
+  Quant sites[4] = {Quant::Int8, Quant::Int8, Quant::Int8, Quant::Int8};  // qkv, o, gateup, down
+  bool hadamard = false;
+  /** A timestamp after every dispatch (per-kernel GPU time); otherwise only around the whole step. */
+  bool profile = false;
+  /** Workgroups per attention head, over ranges of positions (0: chosen for the device). */
+  size_t attentionSplits = 0;
+};
+
+struct LinearIn {
+  const uint8_t* packed = nullptr;  // docs/model-format.md layout, rows x cols / 4 bytes
+  size_t rows = 0, cols = 0;
+  double alpha = 0;
+};
+
+struct LayerIn {
+  const float *inputNorm = nullptr, *attnSubNorm = nullptr, *postAttnNorm = nullptr, *ffnSubNorm = nullptr;
+  LinearIn q, k, v, o, gate, up, down;
+};
+
+/** GPU milliseconds per kernel kind (profile on) and in total, summed over steps. */
+struct GpuTimes {
+  double total = 0;
+  size_t steps = 0;
+  std::vector<std::pair<std::string, double>> kernels;
+};
+
+class Model {
+ public:
+  /** Tables are F16 bits; head == nullptr: tied to the embedding. Throws std::runtime_error / std::invalid_argument. */
+  Model(const Config& c, const std::vector<LayerIn>& layers, const float* norm, const uint16_t* embedF16, const uint16_t* headF16);
+  ~Model();
+  /** Appends the tokens to the KV cache (one submission each) and writes the last one's logits (vocab floats). */
+  void forward(const std::vector<int32_t>& ids, float* logits);
+  void reset() { pos_ = 0; }
+  size_t position() const { return pos_; }
+  size_t vocab() const { return c_.vocab; }
+  const GpuTimes& gpuTimes() const { return times_; }
+  /** Bytes a decode step reads of weights as stored on the GPU (ternary words + F16 LM head). */
+  size_t weightBytesPerToken() const { return weightBytes_; }
+  std::string deviceName() const { return ctx_->properties().deviceName; }
+  std::string deviceType() const { return ctx_->deviceType(); }
+
+ private:
+  struct Dispatch {
+    VkPipeline pipeline;
+    std::vector<VkBuffer> buffers;
+    uint32_t push[kPushBytes / 4] = {};
+    uint32_t groups;
+    int kernel;  // index into kernelNames_
+  };
+  void record(std::vector<Dispatch>& list, VkBuffer params, VkBuffer logits);
+  void step(uint32_t token);
+
+  std::unique_ptr<Context> ctx_;
+  Config c_;
+  size_t weightBytes_ = 0;
+  std::vector<Buffer> owned_;
+  Buffer paramsHost_, readback_;
+  VkDescriptorPool descPool_ = VK_NULL_HANDLE;
+  VkCommandPool cmdPool_ = VK_NULL_HANDLE;
+  VkCommandBuffer cmd_ = VK_NULL_HANDLE;
+  VkFence fence_ = VK_NULL_HANDLE;
+  VkQueryPool queries_ = VK_NULL_HANDLE;
+  uint32_t queryCount_ = 0;
+  std::vector<int> queryKernel_;  // kernel of the dispatch that ends at query i (profile)
+  std::vector<std::string> kernelNames_;
+  GpuTimes times_;
+  size_t pos_ = 0;
+};
+
+}  // namespace bitlens::vk
+#endif

@@ -1,0 +1,202 @@
+// new VulkanModel(spec, run): spec as NativeModel's (config numbers, activation, embedF16,
+// lmHeadF16, norm, layers[]); run = { sites: [qkv, o, gateup, down] ('int8' | 'int4' | 'int8-top50'), hadamard,
+// profile, attentionSplits? }. forward(ids: Int32Array) -> Float32Array logits of the last token.
+#include "wrap.h"
+
+#include <cmath>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "vulkan_model.h"
+
+namespace bitlens {
+namespace {
+
+#if defined(BITLENS_HAVE_VULKAN)
+
+size_t uint(const Napi::Env& env, const Napi::Object& o, const char* key) {
+  const Napi::Value v = o.Get(key);
+  if (!v.IsNumber()) throw Napi::TypeError::New(env, std::string(key) + " must be a number");
+  const double d = v.As<Napi::Number>().DoubleValue();
+  if (!(d >= 0) || d != std::floor(d) || d > 9007199254740991.0) throw Napi::RangeError::New(env, std::string(key) + " must be a non-negative integer");
+  return static_cast<size_t>(d);
+}
+
+template <typename T>
+T typed(const Napi::Env& env, const Napi::Value& v, napi_typedarray_type type, const std::string& what) {
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != type) throw Napi::TypeError::New(env, what + " has the wrong array type");
+  return v.As<T>();
+}
+
+class VulkanModelWrap : public Napi::ObjectWrap<VulkanModelWrap> {
+ public:
+  static Napi::Function Init(Napi::Env env) {
+    return DefineClass(env, "VulkanModel",
+                       {InstanceMethod("forward", &VulkanModelWrap::Forward), InstanceMethod("reset", &VulkanModelWrap::Reset),
+                        InstanceMethod("gpuTimes", &VulkanModelWrap::GpuTimesJs), InstanceMethod("dispose", &VulkanModelWrap::Dispose),
+                        InstanceAccessor("position", &VulkanModelWrap::Position, nullptr), InstanceAccessor("device", &VulkanModelWrap::Device, nullptr),
+                        InstanceAccessor("weightBytesPerToken", &VulkanModelWrap::WeightBytes, nullptr)});
+  }
+
+  explicit VulkanModelWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<VulkanModelWrap>(info) {
+    Napi::Env env = info.Env();
+    if (!info[0].IsObject() || !info[1].IsObject()) throw Napi::TypeError::New(env, "VulkanModel(spec, run) needs two objects");
+    const Napi::Object spec = info[0].As<Napi::Object>(), run = info[1].As<Napi::Object>();
+    vk::Config c;
+    c.vocab = uint(env, spec, "vocabSize");
+    c.d = uint(env, spec, "hiddenSize");
+    c.layers = uint(env, spec, "numLayers");
+    c.heads = uint(env, spec, "numHeads");
+    c.kvHeads = uint(env, spec, "numKvHeads");
+    c.headDim = uint(env, spec, "headDim");
+    c.ffn = uint(env, spec, "intermediateSize");
+    c.maxPos = uint(env, spec, "maxPositionEmbeddings");
+    c.eps = spec.Get("rmsNormEps").As<Napi::Number>().DoubleValue();
+    c.theta = spec.Get("ropeTheta").As<Napi::Number>().DoubleValue();
+    const std::string act = spec.Get("activation").IsString() ? spec.Get("activation").As<Napi::String>().Utf8Value() : "";
+    if (act != "relu2glu" && act != "swiglu") throw Napi::RangeError::New(env, "activation must be relu2glu or swiglu");
+    c.relu2 = act == "relu2glu";
+    const Napi::Value sites = run.Get("sites");
+    if (!sites.IsArray() || sites.As<Napi::Array>().Length() != 4) throw Napi::TypeError::New(env, "run.sites must be 4 quantizer names");
+    for (uint32_t i = 0; i < 4; i++) {
+      const Napi::Value s = sites.As<Napi::Array>().Get(i);
+      const std::string name = s.IsString() ? s.As<Napi::String>().Utf8Value() : "";
+      if (name == "int8") c.sites[i] = vk::Quant::Int8;
+      else if (name == "int4") c.sites[i] = vk::Quant::Int4;
+      else if (name == "int8-top50") c.sites[i] = vk::Quant::Int8Top50;
+      else throw Napi::RangeError::New(env, "the vulkan backend does not support the site quantizer \"" + name + "\" (it runs int8, int4 and int8-top50)");
+    }
+    c.hadamard = run.Get("hadamard").ToBoolean();
+    c.profile = run.Get("profile").ToBoolean();
+    if (run.Get("attentionSplits").IsNumber()) {
+      c.attentionSplits = uint(env, run, "attentionSplits");
+      if (c.attentionSplits < 1 || c.attentionSplits > 64) throw Napi::RangeError::New(env, "run.attentionSplits must be in 1..64");
+    }
+
+    const size_t tableLen = c.vocab * c.d;
+    auto table = [&](const char* key, bool required) -> const uint16_t* {
+      const Napi::Value v = spec.Get(key);
+      if (!v.IsTypedArray()) {
+        if (required) throw Napi::TypeError::New(env, std::string("the vulkan backend needs ") + key + " (F16 bits as a Uint16Array)");
+        return nullptr;
+      }
+      auto a = typed<Napi::Uint16Array>(env, v, napi_uint16_array, key);
+      if (a.ElementLength() != tableLen) throw Napi::RangeError::New(env, std::string(key) + " must have vocabSize * hiddenSize elements");
+      return a.Data();
+    };
+    const uint16_t* embed = table("embedF16", true);
+    const uint16_t* head = table("lmHeadF16", false);
+    auto floats = [&](const Napi::Object& o, const char* key, size_t n) {
+      auto a = typed<Napi::Float32Array>(env, o.Get(key), napi_float32_array, key);
+      if (a.ElementLength() != n) throw Napi::RangeError::New(env, std::string(key) + " must have " + std::to_string(n) + " elements");
+      return a.Data();
+    };
+    const Napi::Value layersV = spec.Get("layers");
+    if (!layersV.IsArray() || layersV.As<Napi::Array>().Length() != c.layers) throw Napi::TypeError::New(env, "spec.layers must have numLayers entries");
+    if (!c.heads || !c.kvHeads || c.heads % c.kvHeads || c.headDim % 2) throw Napi::RangeError::New(env, "VulkanModel: inconsistent head configuration");
+    const size_t attn = c.heads * c.headDim, kvw = c.kvHeads * c.headDim;
+    std::vector<vk::LayerIn> layers(c.layers);
+    for (uint32_t i = 0; i < c.layers; i++) {
+      const Napi::Object l = layersV.As<Napi::Array>().Get(i).As<Napi::Object>();
+      vk::LayerIn& L = layers[i];
+      L.inputNorm = floats(l, "inputNorm", c.d);
+      L.attnSubNorm = floats(l, "attnSubNorm", attn);
+      L.postAttnNorm = floats(l, "postAttnNorm", c.d);
+      L.ffnSubNorm = floats(l, "ffnSubNorm", c.ffn);
+      auto lin = [&](const char* key, vk::LinearIn& out, size_t rows, size_t cols) {
+        const Napi::Value v = l.Get(key);
+        if (!v.IsObject()) throw Napi::TypeError::New(env, "layer " + std::to_string(i) + ": missing projection " + key);
+        const Napi::Object p = v.As<Napi::Object>();
+        auto packed = typed<Napi::Uint8Array>(env, p.Get("packed"), napi_uint8_array, key);
+        if (uint(env, p, "rows") != rows || uint(env, p, "cols") != cols || cols % 4 || packed.ElementLength() != rows * cols / 4)
+          throw Napi::RangeError::New(env, "layer " + std::to_string(i) + " " + key + ": shape does not match the config");
+        out = {packed.Data(), rows, cols, p.Get("alpha").As<Napi::Number>().DoubleValue()};
+      };
+      lin("q", L.q, attn, c.d);
+      lin("k", L.k, kvw, c.d);
+      lin("v", L.v, kvw, c.d);
+      lin("o", L.o, c.d, attn);
+      lin("gate", L.gate, c.ffn, c.d);
+      lin("up", L.up, c.ffn, c.d);
+      lin("down", L.down, c.d, c.ffn);
+    }
+    const float* norm = floats(spec, "norm", c.d);
+    try {
+      model_ = std::make_unique<vk::Model>(c, layers, norm, embed, head);
+    } catch (const std::invalid_argument& e) {
+      throw Napi::RangeError::New(env, e.what());
+    } catch (const std::exception& e) {
+      throw Napi::Error::New(env, e.what());
+    }
+  }
+
+ private:
+  vk::Model& live(const Napi::Env& env) {
+    if (!model_) throw Napi::Error::New(env, "the Vulkan model was disposed");
+    return *model_;
+  }
+  Napi::Value Forward(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    vk::Model& m = live(env);
+    auto ids = typed<Napi::Int32Array>(env, info[0], napi_int32_array, "ids");
+    std::vector<int32_t> v(ids.Data(), ids.Data() + ids.ElementLength());
+    Napi::Float32Array logits = Napi::Float32Array::New(env, m.vocab());
+    try {
+      m.forward(v, logits.Data());
+    } catch (const std::invalid_argument& e) {
+      throw Napi::RangeError::New(env, e.what());
+    } catch (const std::exception& e) {
+      throw Napi::Error::New(env, e.what());
+    }
+    return logits;
+  }
+  Napi::Value Reset(const Napi::CallbackInfo& info) {
+    live(info.Env()).reset();
+    return info.Env().Undefined();
+  }
+  Napi::Value Dispose(const Napi::CallbackInfo& info) {
+    model_.reset();
+    return info.Env().Undefined();
+  }
+  Napi::Value GpuTimesJs(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const vk::GpuTimes& t = live(env).gpuTimes();
+    Napi::Object o = Napi::Object::New(env), k = Napi::Object::New(env);
+    o.Set("totalMs", t.total);
+    o.Set("steps", static_cast<double>(t.steps));
+    for (const auto& [name, ms] : t.kernels) k.Set(name, ms);
+    o.Set("kernelsMs", k);
+    return o;
+  }
+  Napi::Value Position(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), static_cast<double>(live(info.Env()).position())); }
+  Napi::Value Device(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("name", live(env).deviceName());
+    o.Set("type", live(env).deviceType());
+    return o;
+  }
+  Napi::Value WeightBytes(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), static_cast<double>(live(info.Env()).weightBytesPerToken())); }
+
+  std::unique_ptr<vk::Model> model_;
+};
+
+#else
+
+class VulkanModelWrap : public Napi::ObjectWrap<VulkanModelWrap> {
+ public:
+  static Napi::Function Init(Napi::Env env) { return DefineClass(env, "VulkanModel", {}); }
+  explicit VulkanModelWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<VulkanModelWrap>(info) {
+    throw Napi::Error::New(info.Env(), "the native addon was built without Vulkan headers (install libvulkan-dev and rebuild: npm run build:native)");
+  }
+};
+
+#endif
+
+}  // namespace
+
+Napi::Function vulkanModelClass(Napi::Env env) { return VulkanModelWrap::Init(env); }
+
+}  // namespace bitlens
