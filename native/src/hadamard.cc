@@ -94,6 +94,13 @@ HadamardPlan hadamardPlan(size_t n, Isa isa) {
       plan.K = static_cast<int>(K);
       plan.pow2 = n / K;
       plan.h = paley(plan.K);
+      plan.signs.resize(plan.h.size());
+      plan.signsT.resize(plan.h.size());
+      for (size_t i = 0; i < K; i++)
+        for (size_t l = 0; l < K; l++) {
+          plan.signs[i * K + l] = static_cast<int64_t>(static_cast<uint64_t>(plan.h[i * K + l] < 0) << 63);
+          plan.signsT[i * K + l] = static_cast<int64_t>(static_cast<uint64_t>(plan.h[l * K + i] < 0) << 63);
+        }
       return plan;
     }
   }

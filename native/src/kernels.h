@@ -54,6 +54,9 @@ struct HadamardPlan {
   int K = 1;       // Paley factor order (1 for powers of two)
   size_t pow2 = 1; // Sylvester factor
   std::vector<int8_t> h; // K x K, +-1
+  // The SIMD paths' H_K step: the sign bit of h(i, l) (signs) and of h(l, i) (signsT, the inverse)
+  // as int64, row i at i * K: one broadcast gives the mask that makes h(i, l) * x an xor.
+  std::vector<int64_t> signs, signsT;
   Isa isa = Isa::Portable; // path of the float64 transform
 };
 /** Throws std::invalid_argument naming the width when there is no construction. */

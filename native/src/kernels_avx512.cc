@@ -104,42 +104,61 @@ void butterfliesF64(double* row, size_t P) {
   }
 }
 
-// Sign bit of h(i, l) in every lane: x ^ sign is h(i, l) * x exactly (h is +-1).
-inline __m512i signOf(int8_t h) { return _mm512_set1_epi64(static_cast<int64_t>(static_cast<uint64_t>(h < 0) << 63)); }
-
 }  // namespace
 
 void hadamardRowsF64Avx512(double* x, size_t P, size_t K) {
   for (size_t r = 0; r < K; r++) butterfliesF64(x + r * P, P);
 }
 
-// out[i][j] = norm * (sum over l in order of h(i, l) * x[l][j] from +0), as columnStep: two rows of
-// out (K is a multiple of 4) by 32 columns in registers, so each x[l] block is loaded once for both.
-void hadamardColumnsF64Avx512(const HadamardPlan& plan, bool inverse, double norm, const double* x, double* out, size_t i0, size_t i1) {
-  const size_t P = plan.pow2, K = static_cast<size_t>(plan.K);
-  const int8_t* h = plan.h.data();
+namespace {
+
+// R rows of out by 32 columns in registers (each loaded x vector serves R rows), for one strip of
+// 32 columns: out[i][j] = norm * (sum over l in order of h(i, l) * x[l][j] from +0), as columnStep.
+// The first R - F rows add x ^ sign (FADD pipes), the last F rows fma(+-1, x, acc) (FMA pipes; the
+// product by +-1 is exact, so the one rounding is the add's, zero signs included): two pipe pairs
+// share the adds.
+template <int R, int F>
+inline void columnBlock(const int64_t* signs, size_t K, size_t P, double norm, const double* x, double* out, size_t i, size_t j0) {
   const __m512d vn = _mm512_set1_pd(norm);
-  for (size_t i = i0; i < i1; i += 2) {
-    for (size_t j0 = 0; j0 < P; j0 += 32) {
-      __m512d a[4], b[4];
-      for (int v = 0; v < 4; v++) a[v] = b[v] = _mm512_setzero_pd();
-      for (size_t l = 0; l < K; l++) {
-        const __m512i sa = signOf(inverse ? h[l * K + i] : h[i * K + l]), sb = signOf(inverse ? h[l * K + i + 1] : h[(i + 1) * K + l]);
-        const double* xl = x + l * P + j0;
-        for (int v = 0; v < 4; v++) {
-          const __m512i xv = _mm512_castpd_si512(_mm512_loadu_pd(xl + 8 * v));
-          a[v] = _mm512_add_pd(a[v], _mm512_castsi512_pd(_mm512_xor_si512(xv, sa)));
-          b[v] = _mm512_add_pd(b[v], _mm512_castsi512_pd(_mm512_xor_si512(xv, sb)));
-        }
-      }
-      for (int v = 0; v < 4; v++) {
-        _mm512_storeu_pd(out + i * P + j0 + 8 * v, _mm512_mul_pd(a[v], vn));
-        _mm512_storeu_pd(out + (i + 1) * P + j0 + 8 * v, _mm512_mul_pd(b[v], vn));
+  const __m512i one = _mm512_castpd_si512(_mm512_set1_pd(1.0));
+  __m512d a[R][4];
+  for (int r = 0; r < R; r++)
+    for (int v = 0; v < 4; v++) a[r][v] = _mm512_setzero_pd();
+  const int64_t* s = signs + i * K;
+  const double* xl = x + j0;
+  for (size_t l = 0; l < K; l++, xl += P) {
+    __m512d xv[4];
+    for (int v = 0; v < 4; v++) xv[v] = _mm512_loadu_pd(xl + 8 * v);
+    for (int r = 0; r < R; r++) {
+      // (Integer xor / or: the _pd forms need AVX512DQ, which the build does not ask for.)
+      const __m512i sv = _mm512_set1_epi64(s[r * K + l]);
+      if (r >= R - F) {
+        const __m512d c = _mm512_castsi512_pd(_mm512_or_si512(sv, one));
+        for (int v = 0; v < 4; v++) a[r][v] = _mm512_fmadd_pd(c, xv[v], a[r][v]);
+      } else {
+        for (int v = 0; v < 4; v++) a[r][v] = _mm512_add_pd(a[r][v], _mm512_castsi512_pd(_mm512_xor_si512(_mm512_castpd_si512(xv[v]), sv)));
       }
     }
   }
+  for (int r = 0; r < R; r++)
+    for (int v = 0; v < 4; v++) _mm512_storeu_pd(out + (i + r) * P + j0 + 8 * v, _mm512_mul_pd(a[r][v], vn));
 }
 
+}  // namespace
+
+// Strips of 32 columns outside (K rows of a strip, 27 KB for 108 x 64, stay in L1 while every output
+// row of the strip is computed), blocks of 6 rows inside (4 and 2 for what is left): 1.6-2x faster
+// than 2 rows by 32 columns row after row on Zen 4.
+void hadamardColumnsF64Avx512(const HadamardPlan& plan, bool inverse, double norm, const double* x, double* out, size_t i0, size_t i1) {
+  const size_t P = plan.pow2, K = static_cast<size_t>(plan.K);
+  const int64_t* signs = (inverse ? plan.signsT : plan.signs).data();
+  for (size_t j0 = 0; j0 < P; j0 += 32) {
+    size_t i = i0;
+    for (; i + 6 <= i1; i += 6) columnBlock<6, 3>(signs, K, P, norm, x, out, i, j0);
+    for (; i + 4 <= i1; i += 4) columnBlock<4, 2>(signs, K, P, norm, x, out, i, j0);
+    for (; i < i1; i += 2) columnBlock<2, 1>(signs, K, P, norm, x, out, i, j0);
+  }
+}
 
 double absMaxAvx512(const double* x, size_t n) {
   __m512d m = _mm512_setzero_pd();
