@@ -65,8 +65,21 @@ int main(int argc, char** argv) {
     const double two = timeUs(x, rounds, 200, [&](double* p) { hadamardTransform(plan, p, false, &split); });
     const double q4 = timeUs(x, rounds, 200, [&](double* p) { quantInt4Absmean(p, n, q.data(), isa); });
     const double q8 = timeUs(x, rounds, 200, [&](double* p) { quantInt8Absmax(p, n, q.data(), isa); });
-    std::printf("n %5zu (%d x %zu): hadamard %.2f us, split over 2 threads %.2f us; int4 absmean %.2f us, int8 absmax %.2f us\n", n, plan.K, plan.pow2,
-                serial, two, q4, q8);
+    // The model's v2-a4 W_o / W_down input: the transform then INT4 absmean, with the absmean sum
+    // taken by the quantizer (as on 4+ threads) or beside the transform's H_K step (1-3 threads).
+    std::vector<double> out(n);
+    const double apart = timeUs(x, rounds, 200, [&](double* p) {
+      hadamardTransform(plan, p, false);
+      quantInt4Absmean(p, n, q.data(), isa);
+    });
+    const double fused = timeUs(x, rounds, 200, [&](double* p) {
+      double sum;
+      hadamardTransform(plan, p, out.data(), false, nullptr, &sum);
+      quantInt4Absmean(out.data(), n, sum, q.data(), isa);
+    });
+    std::printf("n %5zu (%d x %zu): hadamard %.2f us, split over 2 threads %.2f us; int4 absmean %.2f us, int8 absmax %.2f us; "
+                "hadamard + int4 %.2f us, with the sum beside the transform %.2f us\n",
+                n, plan.K, plan.pow2, serial, two, q4, q8, apart, fused);
   }
   return 0;
 }

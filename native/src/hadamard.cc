@@ -108,9 +108,9 @@ HadamardPlan hadamardPlan(size_t n, Isa isa) {
                               std::to_string(n / odd) + "); supported widths are 2^k and K * 2^k with K - 1 a prime = 3 mod 4");
 }
 
-void hadamardTransform(const HadamardPlan& plan, double* x, bool inverse, const ParallelFor* parallel) {
+void hadamardTransform(const HadamardPlan& plan, double* x, double* out, bool inverse, const ParallelFor* parallel, double* absSum) {
   void (*rows)(double*, size_t, size_t) = nullptr;
-  void (*columns)(const HadamardPlan&, bool, double, const double*, double*, size_t, size_t) = nullptr;
+  void (*columns)(const HadamardPlan&, bool, double, const double*, double*, size_t, size_t, double*) = nullptr;
   switch (plan.isa) {
 #if defined(BITLENS_HAVE_AVX512_KERNELS)
     case Isa::Avx512: rows = hadamardRowsF64Avx512, columns = hadamardColumnsF64Avx512; break;
@@ -120,22 +120,41 @@ void hadamardTransform(const HadamardPlan& plan, double* x, bool inverse, const 
 #endif
     default: break;
   }
-  if (!rows || plan.pow2 % 32 != 0) return transform(plan, x, inverse);
   const size_t P = plan.pow2, K = static_cast<size_t>(plan.K), n = K * P;
-  const double norm = 1 / std::sqrt(static_cast<double>(n));
-  rows(x, P, K);
-  if (K == 1) {
-    for (size_t i = 0; i < n; i++) x[i] = x[i] * norm;
-    return;
+  if (!rows || P % 32 != 0) {
+    transform(plan, x, inverse);
+    if (out != x) std::copy(x, x + n, out);
+  } else {
+    const double norm = 1 / std::sqrt(static_cast<double>(n));
+    rows(x, P, K);
+    if (K == 1) {
+      for (size_t i = 0; i < n; i++) out[i] = x[i] * norm;
+    } else {
+      thread_local std::vector<double> scratch;
+      double* dst = out;
+      if (out == x) {
+        scratch.resize(n);
+        dst = scratch.data();  // the caller's buffer (inside the lambda, scratch would be each worker's own)
+      }
+      if (absSum) {
+        columns(plan, inverse, norm, x, dst, 0, K, absSum);
+      } else {
+        const auto step = [&](size_t i0, size_t i1) { columns(plan, inverse, norm, x, dst, i0, i1, nullptr); };
+        if (parallel) (*parallel)(K, step, 2);
+        else step(0, K);
+      }
+      if (dst != out) std::copy(dst, dst + n, out);
+      if (absSum) return;
+    }
   }
-  thread_local std::vector<double> scratch;
-  scratch.resize(n);
-  double* out = scratch.data();  // the caller's buffer (inside the lambda, scratch would be each worker's own)
-  const auto step = [&](size_t i0, size_t i1) { columns(plan, inverse, norm, x, out, i0, i1); };
-  if (parallel) (*parallel)(K, step, 2);
-  else step(0, K);
-  std::copy(out, out + n, x);
+  if (absSum) {
+    // quant.cc's INT4 absmean sum: |x| in index order.
+    double sum = 0;
+    for (size_t i = 0; i < n; i++) sum += std::fabs(out[i]);
+    *absSum = sum;
+  }
 }
+void hadamardTransform(const HadamardPlan& plan, double* x, bool inverse, const ParallelFor* parallel) { hadamardTransform(plan, x, x, inverse, parallel, nullptr); }
 void hadamardTransform(const HadamardPlan& plan, float* x, bool inverse) { transform(plan, x, inverse); }
 
 }  // namespace bitlens

@@ -31,6 +31,8 @@ std::vector<std::string> cpuFeatureNames();
 double quantInt8Absmax(const double* x, size_t n, int8_t* q, Isa isa = Isa::Portable);
 /** INT4 absmean: q = RoundClip(sqrt(7) x / (mean|x| + eps), -8, 7); returns mean|x| / sqrt(7). */
 double quantInt4Absmean(const double* x, size_t n, int8_t* q, Isa isa = Isa::Portable);
+/** The same with absSum = the sum of |x[i]| in index order, already computed (hadamardTransform). */
+double quantInt4Absmean(const double* x, size_t n, double absSum, int8_t* q, Isa isa);
 /** a4.8's W_o input: INT8 absmax, then zero all but the floor(n/2) largest |x| (lower index wins ties). */
 double quantInt8Top50(const double* x, size_t n, int8_t* q, Isa isa = Isa::Portable);
 /** KV cache: Q = 2^(bits-1) - 1, q = RoundClip(Q x / (max|x| + eps), -Q-1, Q); returns max|x| / Q. */
@@ -68,14 +70,21 @@ using ParallelFor = std::function<void(size_t n, const std::function<void(size_t
  * float64 H_K step (K^2 n multiply-adds: most of the time) is split over `parallel` when given.
  */
 void hadamardTransform(const HadamardPlan& plan, double* x, bool inverse = false, const ParallelFor* parallel = nullptr);
+/**
+ * out <- H_n x (x is overwritten; out may be x). With absSum, also *absSum = the sum of |out[i]| in
+ * index order (quantInt4Absmean's sum, computed beside the H_K step on the AVX-512 path), and the
+ * H_K step is not split.
+ */
+void hadamardTransform(const HadamardPlan& plan, double* x, double* out, bool inverse, const ParallelFor* parallel, double* absSum);
 void hadamardTransform(const HadamardPlan& plan, float* x, bool inverse = false);
 // Per-ISA float64 steps (the same operations per element in the same order as the portable
 // transform, so the same bits), for pow2 % 32 == 0: the butterflies of the K rows of x, and output
-// rows [i0, i1) (even bounds) of the H_K step, times norm, into out.
+// rows [i0, i1) (even bounds) of the H_K step, times norm, into out (with absSum: all rows, and the
+// sum of |out| in index order into *absSum).
 void hadamardRowsF64Avx2(double* x, size_t P, size_t K);
 void hadamardRowsF64Avx512(double* x, size_t P, size_t K);
-void hadamardColumnsF64Avx2(const HadamardPlan& plan, bool inverse, double norm, const double* x, double* out, size_t i0, size_t i1);
-void hadamardColumnsF64Avx512(const HadamardPlan& plan, bool inverse, double norm, const double* x, double* out, size_t i0, size_t i1);
+void hadamardColumnsF64Avx2(const HadamardPlan& plan, bool inverse, double norm, const double* x, double* out, size_t i0, size_t i1, double* absSum);
+void hadamardColumnsF64Avx512(const HadamardPlan& plan, bool inverse, double norm, const double* x, double* out, size_t i0, size_t i1, double* absSum);
 
 // ---- packed ternary x int8 -------------------------------------------------------------------
 

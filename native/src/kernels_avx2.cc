@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "kernels.h"
+#include "kernels_hadamard.h"
 #include "kernels_rows.h"
 
 namespace bitlens {
@@ -257,38 +258,61 @@ void butterfliesF64(double* row, size_t P) {
   }
 }
 
-inline __m256d signOf(int8_t h) { return _mm256_castsi256_pd(_mm256_set1_epi64x(static_cast<int64_t>(static_cast<uint64_t>(h < 0) << 63))); }
-
 }  // namespace
 
 void hadamardRowsF64Avx2(double* x, size_t P, size_t K) {
   for (size_t r = 0; r < K; r++) butterfliesF64(x + r * P, P);
 }
 
-// As kernels_avx512.cc: two rows of out by 16 columns in registers.
-void hadamardColumnsF64Avx2(const HadamardPlan& plan, bool inverse, double norm, const double* x, double* out, size_t i0, size_t i1) {
-  const size_t P = plan.pow2, K = static_cast<size_t>(plan.K);
-  const int8_t* h = plan.h.data();
-  const __m256d vn = _mm256_set1_pd(norm);
-  for (size_t i = i0; i < i1; i += 2) {
-    for (size_t j0 = 0; j0 < P; j0 += 16) {
-      __m256d a[4], b[4];
-      for (int v = 0; v < 4; v++) a[v] = b[v] = _mm256_setzero_pd();
-      for (size_t l = 0; l < K; l++) {
-        const __m256d sa = signOf(inverse ? h[l * K + i] : h[i * K + l]), sb = signOf(inverse ? h[l * K + i + 1] : h[(i + 1) * K + l]);
-        const double* xl = x + l * P + j0;
-        for (int v = 0; v < 4; v++) {
-          const __m256d xv = _mm256_loadu_pd(xl + 4 * v);
-          a[v] = _mm256_add_pd(a[v], _mm256_xor_pd(xv, sa));
-          b[v] = _mm256_add_pd(b[v], _mm256_xor_pd(xv, sb));
+namespace {
+
+// As kernels_avx512.cc's ColumnsAvx512, in 16 registers: up to 4 rows by 8 columns.
+struct ColumnsAvx2 {
+  static constexpr size_t kWidth = 8;
+  static constexpr int kMaxRows = 4;
+  template <int R, int F, bool Chain>
+  static void block(const int64_t* signs, size_t K, size_t P, double norm, const double* x, double* out, size_t i, size_t j0, AbsSumChain* chain) {
+    const __m256d vn = _mm256_set1_pd(norm), one = _mm256_set1_pd(1.0);
+    __m256d a[R][2];
+    for (int r = 0; r < R; r++) a[r][0] = a[r][1] = _mm256_setzero_pd();
+    const int64_t* s = signs + i * K;
+    // The chain in locals (kept in registers: no store to out in the loop).
+    const double* terms = Chain ? chain->p : nullptr;
+    const size_t n = Chain ? chain->n : 0, per = Chain ? chain->per : 0;
+    double sum = Chain ? chain->sum : 0;
+    size_t c = 0;
+    const double* xl = x + j0;
+    for (size_t l = 0; l < K; l++, xl += P) {
+      const __m256d x0 = _mm256_loadu_pd(xl), x1 = _mm256_loadu_pd(xl + 4);
+      for (int r = 0; r < R; r++) {
+        const __m256d sv = _mm256_castsi256_pd(_mm256_set1_epi64x(s[r * K + l]));
+        if (r >= R - F) {
+          const __m256d c = _mm256_or_pd(sv, one);
+          a[r][0] = _mm256_fmadd_pd(c, x0, a[r][0]);
+          a[r][1] = _mm256_fmadd_pd(c, x1, a[r][1]);
+        } else {
+          a[r][0] = _mm256_add_pd(a[r][0], _mm256_xor_pd(x0, sv));
+          a[r][1] = _mm256_add_pd(a[r][1], _mm256_xor_pd(x1, sv));
         }
       }
-      for (int v = 0; v < 4; v++) {
-        _mm256_storeu_pd(out + i * P + j0 + 4 * v, _mm256_mul_pd(a[v], vn));
-        _mm256_storeu_pd(out + (i + 1) * P + j0 + 4 * v, _mm256_mul_pd(b[v], vn));
-      }
+      if constexpr (Chain)
+        for (const size_t e = std::min(c + per, n); c < e; c++) sum += std::fabs(terms[c]);
+    }
+    if constexpr (Chain) {
+      for (; c < n; c++) sum += std::fabs(terms[c]);
+      chain->sum = sum;
+    }
+    for (int r = 0; r < R; r++) {
+      _mm256_storeu_pd(out + (i + r) * P + j0, _mm256_mul_pd(a[r][0], vn));
+      _mm256_storeu_pd(out + (i + r) * P + j0 + 4, _mm256_mul_pd(a[r][1], vn));
     }
   }
+};
+
+}  // namespace
+
+void hadamardColumnsF64Avx2(const HadamardPlan& plan, bool inverse, double norm, const double* x, double* out, size_t i0, size_t i1, double* absSum) {
+  hadamardColumns<ColumnsAvx2>(plan, inverse, norm, x, out, i0, i1, absSum);
 }
 
 

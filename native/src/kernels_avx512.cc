@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "kernels.h"
+#include "kernels_hadamard.h"
 #include "kernels_rows.h"
 
 namespace bitlens {
@@ -112,52 +113,57 @@ void hadamardRowsF64Avx512(double* x, size_t P, size_t K) {
 
 namespace {
 
-// R rows of out by 32 columns in registers (each loaded x vector serves R rows), for one strip of
-// 32 columns: out[i][j] = norm * (sum over l in order of h(i, l) * x[l][j] from +0), as columnStep.
-// The first R - F rows add x ^ sign (FADD pipes), the last F rows fma(+-1, x, acc) (FMA pipes; the
-// product by +-1 is exact, so the one rounding is the add's, zero signs included): two pipe pairs
-// share the adds.
-template <int R, int F>
-inline void columnBlock(const int64_t* signs, size_t K, size_t P, double norm, const double* x, double* out, size_t i, size_t j0) {
-  const __m512d vn = _mm512_set1_pd(norm);
-  const __m512i one = _mm512_castpd_si512(_mm512_set1_pd(1.0));
-  __m512d a[R][4];
-  for (int r = 0; r < R; r++)
-    for (int v = 0; v < 4; v++) a[r][v] = _mm512_setzero_pd();
-  const int64_t* s = signs + i * K;
-  const double* xl = x + j0;
-  for (size_t l = 0; l < K; l++, xl += P) {
-    __m512d xv[4];
-    for (int v = 0; v < 4; v++) xv[v] = _mm512_loadu_pd(xl + 8 * v);
-    for (int r = 0; r < R; r++) {
-      // (Integer xor / or: the _pd forms need AVX512DQ, which the build does not ask for.)
-      const __m512i sv = _mm512_set1_epi64(s[r * K + l]);
-      if (r >= R - F) {
-        const __m512d c = _mm512_castsi512_pd(_mm512_or_si512(sv, one));
-        for (int v = 0; v < 4; v++) a[r][v] = _mm512_fmadd_pd(c, xv[v], a[r][v]);
-      } else {
-        for (int v = 0; v < 4; v++) a[r][v] = _mm512_add_pd(a[r][v], _mm512_castsi512_pd(_mm512_xor_si512(_mm512_castpd_si512(xv[v]), sv)));
+// R rows of out by 32 columns in registers: out[i][j] = norm * (sum over l in order of h(i, l) *
+// x[l][j] from +0), as columnStep. The first R - F rows add x ^ sign (FADD pipes), the last F rows
+// fma(+-1, x, acc) (FMA pipes; the product by +-1 is exact, so the one rounding is the add's, zero
+// signs included): two pipe pairs share the adds.
+struct ColumnsAvx512 {
+  static constexpr size_t kWidth = 32;
+  static constexpr int kMaxRows = 6;
+  template <int R, int F, bool Chain>
+  static void block(const int64_t* signs, size_t K, size_t P, double norm, const double* x, double* out, size_t i, size_t j0, AbsSumChain* chain) {
+    const __m512d vn = _mm512_set1_pd(norm);
+    const __m512i one = _mm512_castpd_si512(_mm512_set1_pd(1.0));
+    __m512d a[R][4];
+    for (int r = 0; r < R; r++)
+      for (int v = 0; v < 4; v++) a[r][v] = _mm512_setzero_pd();
+    const int64_t* s = signs + i * K;
+    // The chain in locals (kept in registers: no store to out in the loop).
+    const double* terms = Chain ? chain->p : nullptr;
+    const size_t n = Chain ? chain->n : 0, per = Chain ? chain->per : 0;
+    double sum = Chain ? chain->sum : 0;
+    size_t c = 0;
+    const double* xl = x + j0;
+    for (size_t l = 0; l < K; l++, xl += P) {
+      __m512d xv[4];
+      for (int v = 0; v < 4; v++) xv[v] = _mm512_loadu_pd(xl + 8 * v);
+      for (int r = 0; r < R; r++) {
+        // (Integer xor / or: the _pd forms need AVX512DQ, which the build does not ask for.)
+        const __m512i sv = _mm512_set1_epi64(s[r * K + l]);
+        if (r >= R - F) {
+          const __m512d c = _mm512_castsi512_pd(_mm512_or_si512(sv, one));
+          for (int v = 0; v < 4; v++) a[r][v] = _mm512_fmadd_pd(c, xv[v], a[r][v]);
+        } else {
+          for (int v = 0; v < 4; v++) a[r][v] = _mm512_add_pd(a[r][v], _mm512_castsi512_pd(_mm512_xor_si512(_mm512_castpd_si512(xv[v]), sv)));
+        }
       }
+      if constexpr (Chain)
+        for (const size_t e = std::min(c + per, n); c < e; c++) sum += std::fabs(terms[c]);
     }
+    if constexpr (Chain) {
+      for (; c < n; c++) sum += std::fabs(terms[c]);
+      chain->sum = sum;
+    }
+    for (int r = 0; r < R; r++)
+      for (int v = 0; v < 4; v++) _mm512_storeu_pd(out + (i + r) * P + j0 + 8 * v, _mm512_mul_pd(a[r][v], vn));
   }
-  for (int r = 0; r < R; r++)
-    for (int v = 0; v < 4; v++) _mm512_storeu_pd(out + (i + r) * P + j0 + 8 * v, _mm512_mul_pd(a[r][v], vn));
-}
+};
 
 }  // namespace
 
-// Strips of 32 columns outside (K rows of a strip, 27 KB for 108 x 64, stay in L1 while every output
-// row of the strip is computed), blocks of 6 rows inside (4 and 2 for what is left): 1.6-2x faster
-// than 2 rows by 32 columns row after row on Zen 4.
-void hadamardColumnsF64Avx512(const HadamardPlan& plan, bool inverse, double norm, const double* x, double* out, size_t i0, size_t i1) {
-  const size_t P = plan.pow2, K = static_cast<size_t>(plan.K);
-  const int64_t* signs = (inverse ? plan.signsT : plan.signs).data();
-  for (size_t j0 = 0; j0 < P; j0 += 32) {
-    size_t i = i0;
-    for (; i + 6 <= i1; i += 6) columnBlock<6, 3>(signs, K, P, norm, x, out, i, j0);
-    for (; i + 4 <= i1; i += 4) columnBlock<4, 2>(signs, K, P, norm, x, out, i, j0);
-    for (; i < i1; i += 2) columnBlock<2, 1>(signs, K, P, norm, x, out, i, j0);
-  }
+// 1.6-2x faster than the former 2 rows by 32 columns, row after row (Zen 4).
+void hadamardColumnsF64Avx512(const HadamardPlan& plan, bool inverse, double norm, const double* x, double* out, size_t i0, size_t i1, double* absSum) {
+  hadamardColumns<ColumnsAvx512>(plan, inverse, norm, x, out, i0, i1, absSum);
 }
 
 double absMaxAvx512(const double* x, size_t n) {

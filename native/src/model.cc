@@ -154,7 +154,7 @@ void Model::storeKv(std::vector<float>& cache, size_t p, const double* x) {
 // * scale * alpha. With `active` (one output, quantized site), only those rows are computed and the
 // others are 0.
 void Model::linear(std::initializer_list<Out> outs, SiteQuant site, const std::vector<double>& x, size_t T, size_t cols,
-                   const std::vector<uint32_t>* active) {
+                   const std::vector<uint32_t>* active, const double* absSum) {
   if (site == SiteQuant::None) {
     for (const Out& o : outs) {
       const size_t rows = o.lin->w.rows;
@@ -180,7 +180,7 @@ void Model::linear(std::initializer_list<Out> outs, SiteQuant site, const std::v
     const double* xt = x.data() + t * cols;
     switch (site) {
       case SiteQuant::Int8: xscale_[t] = quantInt8Absmax(xt, cols, q, run_.isa); break;
-      case SiteQuant::Int4: xscale_[t] = quantInt4Absmean(xt, cols, q, run_.isa); break;
+      case SiteQuant::Int4: xscale_[t] = absSum ? quantInt4Absmean(xt, cols, absSum[t], q, run_.isa) : quantInt4Absmean(xt, cols, q, run_.isa); break;
       default: xscale_[t] = quantInt8Top50(xt, cols, q, run_.isa); break;
     }
     permuteActivations(m0, q, xq_.data() + t * cp);
@@ -249,6 +249,11 @@ void Model::forward(const std::vector<int32_t>& ids, float* logits) {
   // The float64 H_K step over the pool only from 4 threads: on 16 cores the serial transform was ~4 ms
   // of a 16 ms v2-a4 token; on 2 threads splitting it measured a wash (-0.13 ms quiet, +0.37 ms loaded).
   const ParallelFor* hadamardSplit = run_.threads >= 4 ? &parallel_ : nullptr;
+  // Serially, an INT4 site after a Hadamard gets its absmean sum from the transform (computed beside
+  // the H_K step instead of as a serial pass of its own).
+  const bool sumO = run_.hadamard && !hadamardSplit && run_.sites[kO] == SiteQuant::Int4;
+  const bool sumDown = run_.hadamard && !hadamardSplit && run_.sites[kDown] == SiteQuant::Int4;
+  act_.absSum.resize(T);
 
   std::vector<double>&hs = act_.hs, &x = act_.x, &q = act_.q, &k = act_.k, &v = act_.v, &a = act_.a, &o = act_.o, &g = act_.g, &u = act_.u, &mlp = act_.mlp,
                       &dn = act_.dn, &act = act_.act, &tmp = act_.tmp;
@@ -358,11 +363,11 @@ void Model::forward(const std::vector<int32_t>& ids, float* logits) {
     for (size_t t = 0; t < T; t++) {
       rmsNorm(&a[t * attn], L.attnSubNorm.data(), attn, c_.eps, tmp.data());
       if (tap && t == last && run_.hadamard) tap->oPre = tmp;
-      if (run_.hadamard) hadamardTransform(hadAttn_, tmp.data(), false, hadamardSplit);
-      std::copy(tmp.begin(), tmp.end(), &a[t * attn]);
+      if (run_.hadamard) hadamardTransform(hadAttn_, tmp.data(), &a[t * attn], false, hadamardSplit, sumO ? &act_.absSum[t] : nullptr);
+      else std::copy(tmp.begin(), tmp.end(), &a[t * attn]);
     }
     if (tap) tap->o.assign(&a[last * attn], &a[last * attn] + attn);
-    linear({{&L.o, &o}}, run_.sites[kO], a, T, attn);
+    linear({{&L.o, &o}}, run_.sites[kO], a, T, attn, nullptr, sumO ? act_.absSum.data() : nullptr);
     for (size_t i = 0; i < T * d; i++) hs[i] += o[i];
 
     for (size_t t = 0; t < T; t++) rmsNorm(&hs[t * d], L.postAttnNorm.data(), d, c_.eps, &x[t * d]);
@@ -407,12 +412,17 @@ void Model::forward(const std::vector<int32_t>& ids, float* logits) {
         for (size_t i = 0; i < F; i++) act[i] = gt[i] / (1 + std::exp(-gt[i])) * ut[i];
       }
       double* m = &mlp[t * F];
-      rmsNorm(act.data(), L.ffnSubNorm.data(), F, c_.eps, m);
-      if (tap && t == last && run_.hadamard) tap->downPre.assign(m, m + F);
-      if (run_.hadamard) hadamardTransform(hadFfn_, m, false, hadamardSplit);
+      if (run_.hadamard) {
+        // Normalized in place, then transformed into m (act is scratch from here on).
+        rmsNorm(act.data(), L.ffnSubNorm.data(), F, c_.eps, act.data());
+        if (tap && t == last) tap->downPre = act;
+        hadamardTransform(hadFfn_, act.data(), m, false, hadamardSplit, sumDown ? &act_.absSum[t] : nullptr);
+      } else {
+        rmsNorm(act.data(), L.ffnSubNorm.data(), F, c_.eps, m);
+      }
     }
     if (tap) tap->down.assign(&mlp[last * F], &mlp[last * F] + F);
-    linear({{&L.down, &dn}}, run_.sites[kDown], mlp, T, F);
+    linear({{&L.down, &dn}}, run_.sites[kDown], mlp, T, F, nullptr, sumDown ? act_.absSum.data() : nullptr);
     for (size_t i = 0; i < T * d; i++) hs[i] += dn[i];
   }
   pos_ += T;
