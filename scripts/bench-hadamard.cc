@@ -6,13 +6,14 @@
 //
 //   node scripts/build-native.mjs
 //   B=native/build/obj; c++ -O2 -std=c++17 -pthread -Inative/src scripts/bench-hadamard.cc \
-//     $(ls $B/*.o | grep -v '/addon.o$') -o /tmp/bench-hadamard && /tmp/bench-hadamard [rounds]
+//     $(ls $B/*.o | grep -v '/addon.o$') -o /tmp/bench-hadamard && /tmp/bench-hadamard [rounds] [avx2|portable]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "kernels.h"
@@ -50,7 +51,8 @@ double timeUs(const std::vector<double>& input, int rounds, int reps, const std:
 
 int main(int argc, char** argv) {
   const int rounds = argc > 1 ? std::atoi(argv[1]) : 15;
-  const Isa isa = bestIsa();
+  const std::string path = argc > 2 ? argv[2] : "";
+  const Isa isa = path == "avx2" ? Isa::Avx2 : path == "portable" ? Isa::Portable : bestIsa();
   ThreadPool pool(2);
   const ParallelFor split = [&](size_t n, const std::function<void(size_t, size_t)>& fn, size_t align) { pool.parallelFor(n, fn, align); };
   std::mt19937_64 rng(7);

@@ -80,20 +80,38 @@ void lmHeadF16Avx512(const uint16_t* e16, size_t d, const float* h, float* out, 
 
 namespace {
 
-// Butterflies of one row (hadamard.ts' order: len = 1, 2, 4, ... with row[j] = a + b and
-// row[j + len] = a - b). Stages 1, 2 and 4 run inside a register: s holds each lane's partner, the
-// lower lanes keep x + s (= a + b) and the upper ones s - x (= a - b).
+// Stages 1, 2 and 4 of the butterflies (hadamard.ts' order: len = 1, 2, 4, ... with row[j] = a + b
+// and row[j + len] = a - b) inside a register: s holds each lane's partner, and fma(x, c, s) with
+// c = +1 on the lower lanes, -1 on the upper ones gives s + x (= a + b) and s - x (= a - b): the
+// product by +-1 is exact, so these are the same single roundings (zero signs included).
+inline __m512d butterflies8(__m512d x) {
+  const __m512d c1 = _mm512_setr_pd(1, -1, 1, -1, 1, -1, 1, -1), c2 = _mm512_setr_pd(1, 1, -1, -1, 1, 1, -1, -1), c4 = _mm512_setr_pd(1, 1, 1, 1, -1, -1, -1, -1);
+  // (The maskz forms: inlined here, the plain ones trip GCC 12's -Wuninitialized in its headers.)
+  x = _mm512_fmadd_pd(x, c1, _mm512_maskz_permute_pd(0xff, x, 0x55));
+  x = _mm512_fmadd_pd(x, c2, _mm512_maskz_permutex_pd(0xff, x, 0x4e));
+  return _mm512_fmadd_pd(x, c4, _mm512_maskz_shuffle_f64x2(0xff, x, x, 0x4e));
+}
+
+// A row of 8 NV doubles in NV registers: every stage without a trip through memory.
+template <int NV>
+void butterfliesRegs(double* row) {
+  __m512d x[NV];
+  for (int v = 0; v < NV; v++) x[v] = butterflies8(_mm512_loadu_pd(row + 8 * v));
+  for (int len = 1; len < NV; len <<= 1)
+    for (int i = 0; i < NV; i += len << 1)
+      for (int v = i; v < i + len; v++) {
+        const __m512d a = x[v], b = x[v + len];
+        x[v] = _mm512_add_pd(a, b);
+        x[v + len] = _mm512_sub_pd(a, b);
+      }
+  for (int v = 0; v < NV; v++) _mm512_storeu_pd(row + 8 * v, x[v]);
+}
+
+// Butterflies of one row of P doubles.
 void butterfliesF64(double* row, size_t P) {
-  for (size_t j = 0; j < P; j += 8) {
-    __m512d x = _mm512_loadu_pd(row + j);
-    __m512d s = _mm512_permute_pd(x, 0x55);
-    x = _mm512_mask_sub_pd(_mm512_add_pd(x, s), 0xaa, s, x);
-    s = _mm512_permutex_pd(x, 0x4e);
-    x = _mm512_mask_sub_pd(_mm512_add_pd(x, s), 0xcc, s, x);
-    s = _mm512_shuffle_f64x2(x, x, 0x4e);
-    x = _mm512_mask_sub_pd(_mm512_add_pd(x, s), 0xf0, s, x);
-    _mm512_storeu_pd(row + j, x);
-  }
+  if (P == 64) return butterfliesRegs<8>(row);
+  if (P == 128) return butterfliesRegs<16>(row);
+  for (size_t j = 0; j < P; j += 8) _mm512_storeu_pd(row + j, butterflies8(_mm512_loadu_pd(row + j)));
   for (size_t len = 8; len < P; len <<= 1) {
     for (size_t i = 0; i < P; i += len << 1) {
       for (size_t j = i; j < i + len; j += 8) {
