@@ -37,8 +37,8 @@ void columnStrip(const int64_t* signs, size_t K, size_t P, double norm, const do
     i += rows;
   };
   if constexpr (Kern::kMaxRows >= 6)
-    for (; i + 6 <= i1; next(6)) Kern::template block<6, 3, Chain>(signs, K, P, norm, x, out, i, j0, chain);
-  for (; i + 4 <= i1; next(4)) Kern::template block<4, 2, Chain>(signs, K, P, norm, x, out, i, j0, chain);
+    for (; i + 6 <= i1; next(6)) Kern::template block<6, 4, Chain>(signs, K, P, norm, x, out, i, j0, chain);
+  for (; i + 4 <= i1; next(4)) Kern::template block<4, 3, Chain>(signs, K, P, norm, x, out, i, j0, chain);
   for (; i < i1; next(2)) Kern::template block<2, 1, Chain>(signs, K, P, norm, x, out, i, j0, chain);
   if constexpr (Chain)
     for (size_t c = 0; c < chain->n; c++) chain->sum += std::fabs(chain->p[c]);
