@@ -45,6 +45,11 @@ double absMaxAvx512(const double* x, size_t n);
 void roundClipAvx2(const double* x, size_t n, double a, double d, double lo, double hi, int8_t* q);
 void roundClipAvx512(const double* x, size_t n, double a, double d, double lo, double hi, int8_t* q);
 
+/** How many x[i] > 0 (NaN not): the relu2 gate's active rows. */
+size_t countPositive(const double* x, size_t n, Isa isa = Isa::Portable);
+size_t countPositiveAvx2(const double* x, size_t n);
+size_t countPositiveAvx512(const double* x, size_t n);
+
 // Float32 inputs (kernel tests and hosts with float activations); same float64 arithmetic.
 double quantInt8Absmax(const float* x, size_t n, int8_t* q);
 double quantInt4Absmean(const float* x, size_t n, int8_t* q);

@@ -325,6 +325,13 @@ double absMaxAvx2(const double* x, size_t n) {
   return _mm_cvtsd_f64(h);
 }
 
+size_t countPositiveAvx2(const double* x, size_t n) {
+  const __m256d zero = _mm256_setzero_pd();
+  size_t c = 0;
+  for (size_t i = 0; i < n; i += 4) c += static_cast<size_t>(__builtin_popcount(_mm256_movemask_pd(_mm256_cmp_pd(_mm256_loadu_pd(x + i), zero, _CMP_GT_OQ))));
+  return c;
+}
+
 // As kernels_avx512.cc.
 void roundClipAvx2(const double* x, size_t n, double a, double d, double lo, double hi, int8_t* q) {
   const __m256d va = _mm256_set1_pd(a), vd = _mm256_set1_pd(d), vlo = _mm256_set1_pd(lo), vhi = _mm256_set1_pd(hi);

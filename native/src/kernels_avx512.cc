@@ -193,6 +193,13 @@ double absMaxAvx512(const double* x, size_t n) {
   return *std::max_element(t, t + 8);
 }
 
+size_t countPositiveAvx512(const double* x, size_t n) {
+  const __m512d zero = _mm512_setzero_pd();
+  size_t c = 0;
+  for (size_t i = 0; i < n; i += 8) c += static_cast<size_t>(__builtin_popcount(_mm512_cmp_pd_mask(_mm512_loadu_pd(x + i), zero, _CMP_GT_OQ)));
+  return c;
+}
+
 // The scalar steps of quant.cc's roundClip per lane: multiply, divide, round half to even, clamp.
 void roundClipAvx512(const double* x, size_t n, double a, double d, double lo, double hi, int8_t* q) {
   const __m512d va = _mm512_set1_pd(a), vd = _mm512_set1_pd(d), vlo = _mm512_set1_pd(lo), vhi = _mm512_set1_pd(hi);

@@ -107,6 +107,21 @@ double quantInt8Absmax(const float* x, size_t n, int8_t* q) { return int8Absmax(
 double quantInt4Absmean(const float* x, size_t n, int8_t* q) { return int4Absmean(x, n, absSum(x, n), q, Isa::Portable); }
 double quantInt8Top50(const float* x, size_t n, int8_t* q) { return int8Top50(x, n, q, Isa::Portable); }
 
+size_t countPositive(const double* x, size_t n, Isa isa) {
+  size_t i = 0, c = 0;
+  switch (isa) {
+#if defined(BITLENS_HAVE_AVX512_KERNELS)
+    case Isa::Avx512: i = n / 8 * 8, c = countPositiveAvx512(x, i); break;
+#endif
+#if defined(BITLENS_HAVE_X86_KERNELS)
+    case Isa::Avx2: i = n / 8 * 8, c = countPositiveAvx2(x, i); break;
+#endif
+    default: break;
+  }
+  for (; i < n; i++) c += x[i] > 0;
+  return c;
+}
+
 double quantKv(const double* x, size_t n, int bits, int8_t* q) {
   if (bits < 2 || bits > 8) throw std::invalid_argument("KV bits must be an integer in 2..8, got " + std::to_string(bits));
   const double Q = static_cast<double>((1 << (bits - 1)) - 1);
