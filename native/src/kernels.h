@@ -55,6 +55,18 @@ double quantInt8Absmax(const float* x, size_t n, int8_t* q);
 double quantInt4Absmean(const float* x, size_t n, int8_t* q);
 double quantInt8Top50(const float* x, size_t n, int8_t* q);
 
+// ---- element-wise float64 steps of the decode loop (model.cc) ---------------------------------
+
+// The same operations per element as model.cc's loops (so the same bits), for n % 8 == 0:
+// y[i] = double(a[i]) * s; out[i] = (x[i] * inv) * double(w[i]); out[i] = r * r * u[i] with
+// r = g[i] with the sign bit's lanes zeroed (model.cc's relu: +0 for every negative g, -0 included).
+void scaleInt32Avx2(const int32_t* a, size_t n, double s, double* y);
+void scaleInt32Avx512(const int32_t* a, size_t n, double s, double* y);
+void normScaleAvx2(const double* x, size_t n, double inv, const float* w, double* out);
+void normScaleAvx512(const double* x, size_t n, double inv, const float* w, double* out);
+void relu2GluAvx2(const double* g, const double* u, size_t n, double* out);
+void relu2GluAvx512(const double* g, const double* u, size_t n, double* out);
+
 // ---- Hadamard (hadamard.ts) -------------------------------------------------------------------
 
 struct HadamardPlan {

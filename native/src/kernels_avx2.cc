@@ -325,6 +325,25 @@ double absMaxAvx2(const double* x, size_t n) {
   return _mm_cvtsd_f64(h);
 }
 
+void scaleInt32Avx2(const int32_t* a, size_t n, double s, double* y) {
+  const __m256d vs = _mm256_set1_pd(s);
+  for (size_t i = 0; i < n; i += 4) _mm256_storeu_pd(y + i, _mm256_mul_pd(_mm256_cvtepi32_pd(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a + i))), vs));
+}
+
+void normScaleAvx2(const double* x, size_t n, double inv, const float* w, double* out) {
+  const __m256d vi = _mm256_set1_pd(inv);
+  for (size_t i = 0; i < n; i += 4) _mm256_storeu_pd(out + i, _mm256_mul_pd(_mm256_mul_pd(_mm256_loadu_pd(x + i), vi), _mm256_cvtps_pd(_mm_loadu_ps(w + i))));
+}
+
+void relu2GluAvx2(const double* g, const double* u, size_t n, double* out) {
+  const __m256i zero = _mm256_setzero_si256();
+  for (size_t i = 0; i < n; i += 4) {
+    const __m256i b = _mm256_castpd_si256(_mm256_loadu_pd(g + i));
+    const __m256d r = _mm256_castsi256_pd(_mm256_andnot_si256(_mm256_cmpgt_epi64(zero, b), b));
+    _mm256_storeu_pd(out + i, _mm256_mul_pd(_mm256_mul_pd(r, r), _mm256_loadu_pd(u + i)));
+  }
+}
+
 size_t countPositiveAvx2(const double* x, size_t n) {
   const __m256d zero = _mm256_setzero_pd();
   size_t c = 0;

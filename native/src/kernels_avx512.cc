@@ -193,6 +193,24 @@ double absMaxAvx512(const double* x, size_t n) {
   return *std::max_element(t, t + 8);
 }
 
+void scaleInt32Avx512(const int32_t* a, size_t n, double s, double* y) {
+  const __m512d vs = _mm512_set1_pd(s);
+  for (size_t i = 0; i < n; i += 8) _mm512_storeu_pd(y + i, _mm512_mul_pd(_mm512_cvtepi32_pd(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(a + i))), vs));
+}
+
+void normScaleAvx512(const double* x, size_t n, double inv, const float* w, double* out) {
+  const __m512d vi = _mm512_set1_pd(inv);
+  for (size_t i = 0; i < n; i += 8) _mm512_storeu_pd(out + i, _mm512_mul_pd(_mm512_mul_pd(_mm512_loadu_pd(x + i), vi), _mm512_cvtps_pd(_mm256_loadu_ps(w + i))));
+}
+
+void relu2GluAvx512(const double* g, const double* u, size_t n, double* out) {
+  for (size_t i = 0; i < n; i += 8) {
+    const __m512i b = _mm512_castpd_si512(_mm512_loadu_pd(g + i));
+    const __m512d r = _mm512_castsi512_pd(_mm512_andnot_si512(_mm512_srai_epi64(b, 63), b));
+    _mm512_storeu_pd(out + i, _mm512_mul_pd(_mm512_mul_pd(r, r), _mm512_loadu_pd(u + i)));
+  }
+}
+
 size_t countPositiveAvx512(const double* x, size_t n) {
   const __m512d zero = _mm512_setzero_pd();
   size_t c = 0;
