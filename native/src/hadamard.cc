@@ -121,33 +121,34 @@ void hadamardTransform(const HadamardPlan& plan, double* x, double* out, bool in
     default: break;
   }
   const size_t P = plan.pow2, K = static_cast<size_t>(plan.K), n = K * P;
+  const double norm = 1 / std::sqrt(static_cast<double>(n));
+  bool summed = false;
   if (!rows || P % 32 != 0) {
     transform(plan, x, inverse);
     if (out != x) std::copy(x, x + n, out);
-  } else {
-    const double norm = 1 / std::sqrt(static_cast<double>(n));
+  } else if (K == 1) {
     rows(x, P, K);
-    if (K == 1) {
-      for (size_t i = 0; i < n; i++) out[i] = x[i] * norm;
-    } else {
-      thread_local std::vector<double> scratch;
-      double* dst = out;
-      if (out == x) {
-        scratch.resize(n);
-        dst = scratch.data();  // the caller's buffer (inside the lambda, scratch would be each worker's own)
-      }
-      if (absSum) {
-        columns(plan, inverse, norm, x, dst, 0, K, absSum);
-      } else {
-        const auto step = [&](size_t i0, size_t i1) { columns(plan, inverse, norm, x, dst, i0, i1, nullptr); };
-        if (parallel) (*parallel)(K, step, 2);
-        else step(0, K);
-      }
-      if (dst != out) std::copy(dst, dst + n, out);
-      if (absSum) return;
+    for (size_t i = 0; i < n; i++) out[i] = x[i] * norm;
+  } else {
+    rows(x, P, K);
+    // The H_K step reads all of x: in place, it writes to scratch first.
+    thread_local std::vector<double> scratch;
+    double* dst = out;
+    if (out == x) {
+      scratch.resize(n);
+      dst = scratch.data();  // the caller's buffer (inside the lambda, scratch would be each worker's own)
     }
+    if (absSum) {
+      columns(plan, inverse, norm, x, dst, 0, K, absSum);
+      summed = true;
+    } else {
+      const auto step = [&](size_t i0, size_t i1) { columns(plan, inverse, norm, x, dst, i0, i1, nullptr); };
+      if (parallel) (*parallel)(K, step, 2);
+      else step(0, K);
+    }
+    if (dst != out) std::copy(dst, dst + n, out);
   }
-  if (absSum) {
+  if (absSum && !summed) {
     // quant.cc's INT4 absmean sum: |x| in index order.
     double sum = 0;
     for (size_t i = 0; i < n; i++) sum += std::fabs(out[i]);

@@ -269,7 +269,8 @@ void Model::forward(const std::vector<int32_t>& ids, float* logits) {
   const size_t group = H / KVH, last = T - 1;
   const Isa isa = run_.isa;
   // The float64 H_K step over the pool only from 4 threads: on 16 cores the serial transform was ~4 ms
-  // of a 16 ms v2-a4 token; on 2 threads splitting it measured a wash (-0.13 ms quiet, +0.37 ms loaded).
+  // of a 16 ms v2-a4 token; on 2 threads splitting it measured a wash (-0.13 ms quiet, +0.37 ms loaded),
+  // and since the serial step carries the absmean sum below, 1.5% slower per token.
   const ParallelFor* hadamardSplit = run_.threads >= 4 ? &parallel_ : nullptr;
   // Serially, an INT4 site after a Hadamard gets its absmean sum from the transform (computed beside
   // the H_K step instead of as a serial pass of its own).
