@@ -143,7 +143,9 @@ void hadamardTransform(const HadamardPlan& plan, double* x, double* out, bool in
       summed = true;
     } else {
       const auto step = [&](size_t i0, size_t i1) { columns(plan, inverse, norm, x, dst, i0, i1, nullptr); };
-      if (parallel) (*parallel)(K, step, 2);
+      // Ranges of whole 6-row blocks (the SIMD kernels' widest; K is a multiple of 4, so the last
+      // range may end in a block of 2 or 4).
+      if (parallel) (*parallel)(K, step, 6);
       else step(0, K);
     }
     if (dst != out) std::copy(dst, dst + n, out);
