@@ -133,6 +133,11 @@ TernaryMatrix makeTernary(const uint8_t* packed, size_t rows, size_t cols, Isa i
 inline int ternaryAt(const TernaryMatrix& m, size_t r, size_t c) { return ((m.row(r)[c >> 2] >> (2 * (c & 3))) & 3) - 1; }
 /** out[0 .. colsPadded) = x in the kernels' activation order, zero padded. */
 void permuteActivations(const TernaryMatrix& m, const int8_t* x, int8_t* out);
+/** The same, returning the sum of x[0 .. cols) (the products' xsum). */
+int32_t permuteActivationsSum(const TernaryMatrix& m, const int8_t* x, int8_t* out);
+// Per-ISA: `blocks` whole blocks of 4V bytes (V = 64 / 32), returning the sum of their bytes.
+int32_t permuteBlocksAvx512(const int8_t* x, size_t blocks, int8_t* out);
+int32_t permuteBlocksAvx2(const int8_t* x, size_t blocks, int8_t* out);
 
 /**
  * out[b * rows + r] = sum_c w(r, c) * xq[b * colsPadded + c] for rows [r0, r1), b < batch.

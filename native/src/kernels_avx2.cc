@@ -325,6 +325,31 @@ double absMaxAvx2(const double* x, size_t n) {
   return _mm_cvtsd_f64(h);
 }
 
+// As kernels_avx512.cc's permuteBlocksAvx512, for blocks of 128 bytes (two lanes per register).
+int32_t permuteBlocksAvx2(const int8_t* x, size_t blocks, int8_t* out) {
+  const __m256i shuf = _mm256_setr_epi8(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15, 0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+  const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+  const __m256i bias = _mm256_set1_epi8(static_cast<char>(0x80)), zero = _mm256_setzero_si256();
+  __m256i sums = _mm256_setzero_si256();
+  for (size_t b = 0; b < blocks; b++, x += 128, out += 128) {
+    __m256i a[4];
+    for (int k = 0; k < 4; k++) {
+      const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + 32 * k));
+      sums = _mm256_add_epi64(sums, _mm256_sad_epu8(_mm256_xor_si256(v, bias), zero));
+      a[k] = _mm256_shuffle_epi8(v, shuf);
+    }
+    const __m256i t0 = _mm256_unpacklo_epi32(a[0], a[1]), t1 = _mm256_unpackhi_epi32(a[0], a[1]);
+    const __m256i t2 = _mm256_unpacklo_epi32(a[2], a[3]), t3 = _mm256_unpackhi_epi32(a[2], a[3]);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), _mm256_permutevar8x32_epi32(_mm256_unpacklo_epi64(t0, t2), order));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 32), _mm256_permutevar8x32_epi32(_mm256_unpackhi_epi64(t0, t2), order));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 64), _mm256_permutevar8x32_epi32(_mm256_unpacklo_epi64(t1, t3), order));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 96), _mm256_permutevar8x32_epi32(_mm256_unpackhi_epi64(t1, t3), order));
+  }
+  alignas(32) int64_t t[4];
+  _mm256_store_si256(reinterpret_cast<__m256i*>(t), sums);
+  return static_cast<int32_t>(t[0] + t[1] + t[2] + t[3] - static_cast<int64_t>(128 * 128 * blocks));
+}
+
 void scaleInt32Avx2(const int32_t* a, size_t n, double s, double* y) {
   const __m256d vs = _mm256_set1_pd(s);
   for (size_t i = 0; i < n; i += 4) _mm256_storeu_pd(y + i, _mm256_mul_pd(_mm256_cvtepi32_pd(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a + i))), vs));

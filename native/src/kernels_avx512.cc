@@ -193,6 +193,36 @@ double absMaxAvx512(const double* x, size_t n) {
   return *std::max_element(t, t + 8);
 }
 
+// A block of 256 bytes (column 4j + f at byte 4j + f) to four planes of 64 (column 4j + f at byte
+// 64 f + j): in each 128-bit lane a byte shuffle groups the four columns of each field into a dword,
+// a 4 x 4 dword transpose across the four registers gathers each field, and a dword permute puts the
+// lanes in order. The sum: unsigned byte sums of x + 128 (vpsadbw), less 128 per byte.
+int32_t permuteBlocksAvx512(const int8_t* x, size_t blocks, int8_t* out) {
+  // (Constants and the final sum spelled out: GCC 12's broadcast / reduce helpers warn when inlined.)
+  const __m512i shuf = _mm512_setr_epi32(0x0c080400, 0x0d090501, 0x0e0a0602, 0x0f0b0703, 0x0c080400, 0x0d090501, 0x0e0a0602, 0x0f0b0703,
+                                         0x0c080400, 0x0d090501, 0x0e0a0602, 0x0f0b0703, 0x0c080400, 0x0d090501, 0x0e0a0602, 0x0f0b0703);
+  const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+  const __m512i bias = _mm512_set1_epi8(static_cast<char>(0x80)), zero = _mm512_setzero_si512();
+  __m512i sums = _mm512_setzero_si512();
+  for (size_t b = 0; b < blocks; b++, x += 256, out += 256) {
+    __m512i a[4];
+    for (int k = 0; k < 4; k++) {
+      const __m512i v = _mm512_loadu_si512(x + 64 * k);
+      sums = _mm512_add_epi64(sums, _mm512_sad_epu8(_mm512_xor_si512(v, bias), zero));
+      a[k] = _mm512_shuffle_epi8(v, shuf);
+    }
+    const __m512i t0 = _mm512_unpacklo_epi32(a[0], a[1]), t1 = _mm512_unpackhi_epi32(a[0], a[1]);
+    const __m512i t2 = _mm512_unpacklo_epi32(a[2], a[3]), t3 = _mm512_unpackhi_epi32(a[2], a[3]);
+    _mm512_storeu_si512(out, _mm512_permutexvar_epi32(order, _mm512_unpacklo_epi64(t0, t2)));
+    _mm512_storeu_si512(out + 64, _mm512_permutexvar_epi32(order, _mm512_unpackhi_epi64(t0, t2)));
+    _mm512_storeu_si512(out + 128, _mm512_permutexvar_epi32(order, _mm512_unpacklo_epi64(t1, t3)));
+    _mm512_storeu_si512(out + 192, _mm512_permutexvar_epi32(order, _mm512_unpackhi_epi64(t1, t3)));
+  }
+  alignas(64) int64_t t[8];
+  _mm512_store_si512(t, sums);
+  return static_cast<int32_t>(t[0] + t[1] + t[2] + t[3] + t[4] + t[5] + t[6] + t[7] - static_cast<int64_t>(128 * 256 * blocks));
+}
+
 void scaleInt32Avx512(const int32_t* a, size_t n, double s, double* y) {
   const __m512d vs = _mm512_set1_pd(s);
   for (size_t i = 0; i < n; i += 8) _mm512_storeu_pd(y + i, _mm512_mul_pd(_mm512_cvtepi32_pd(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(a + i))), vs));

@@ -205,10 +205,7 @@ void Model::linear(std::initializer_list<Out> outs, SiteQuant site, const std::v
       case SiteQuant::Int4: xscale_[t] = absSum ? quantInt4Absmean(xt, cols, absSum[t], q, run_.isa) : quantInt4Absmean(xt, cols, q, run_.isa); break;
       default: xscale_[t] = quantInt8Top50(xt, cols, q, run_.isa); break;
     }
-    permuteActivations(m0, q, xq_.data() + t * cp);
-    int32_t s = 0;
-    for (size_t i = 0; i < cols; i++) s += q[i];
-    xsum_[t] = s;
+    xsum_[t] = permuteActivationsSum(m0, q, xq_.data() + t * cp);
   }
   double t1 = nowMs();
   prof_.quant += t1 - t0;
