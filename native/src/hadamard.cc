@@ -94,6 +94,13 @@ HadamardPlan hadamardPlan(size_t n, Isa isa) {
       plan.K = static_cast<int>(K);
       plan.pow2 = n / K;
       plan.h = paley(plan.K);
+      plan.signs.resize(plan.h.size());
+      plan.signsT.resize(plan.h.size());
+      for (size_t i = 0; i < K; i++)
+        for (size_t l = 0; l < K; l++) {
+          plan.signs[i * K + l] = static_cast<int64_t>(static_cast<uint64_t>(plan.h[i * K + l] < 0) << 63);
+          plan.signsT[i * K + l] = static_cast<int64_t>(static_cast<uint64_t>(plan.h[l * K + i] < 0) << 63);
+        }
       return plan;
     }
   }
@@ -101,9 +108,9 @@ HadamardPlan hadamardPlan(size_t n, Isa isa) {
                               std::to_string(n / odd) + "); supported widths are 2^k and K * 2^k with K - 1 a prime = 3 mod 4");
 }
 
-void hadamardTransform(const HadamardPlan& plan, double* x, bool inverse, const ParallelFor* parallel) {
+void hadamardTransform(const HadamardPlan& plan, double* x, double* out, bool inverse, const ParallelFor* parallel, double* absSum) {
   void (*rows)(double*, size_t, size_t) = nullptr;
-  void (*columns)(const HadamardPlan&, bool, double, const double*, double*, size_t, size_t) = nullptr;
+  void (*columns)(const HadamardPlan&, bool, double, const double*, double*, size_t, size_t, double*) = nullptr;
   switch (plan.isa) {
 #if defined(BITLENS_HAVE_AVX512_KERNELS)
     case Isa::Avx512: rows = hadamardRowsF64Avx512, columns = hadamardColumnsF64Avx512; break;
@@ -113,22 +120,44 @@ void hadamardTransform(const HadamardPlan& plan, double* x, bool inverse, const 
 #endif
     default: break;
   }
-  if (!rows || plan.pow2 % 32 != 0) return transform(plan, x, inverse);
   const size_t P = plan.pow2, K = static_cast<size_t>(plan.K), n = K * P;
   const double norm = 1 / std::sqrt(static_cast<double>(n));
-  rows(x, P, K);
-  if (K == 1) {
-    for (size_t i = 0; i < n; i++) x[i] = x[i] * norm;
-    return;
+  bool summed = false;
+  if (!rows || P % 32 != 0) {
+    transform(plan, x, inverse);
+    if (out != x) std::copy(x, x + n, out);
+  } else if (K == 1) {
+    rows(x, P, K);
+    for (size_t i = 0; i < n; i++) out[i] = x[i] * norm;
+  } else {
+    rows(x, P, K);
+    // The H_K step reads all of x: in place, it writes to scratch first.
+    thread_local std::vector<double> scratch;
+    double* dst = out;
+    if (out == x) {
+      scratch.resize(n);
+      dst = scratch.data();  // the caller's buffer (inside the lambda, scratch would be each worker's own)
+    }
+    if (absSum) {
+      columns(plan, inverse, norm, x, dst, 0, K, absSum);
+      summed = true;
+    } else {
+      const auto step = [&](size_t i0, size_t i1) { columns(plan, inverse, norm, x, dst, i0, i1, nullptr); };
+      // Ranges of whole 6-row blocks (the SIMD kernels' widest; K is a multiple of 4, so the last
+      // range may end in a block of 2 or 4).
+      if (parallel) (*parallel)(K, step, 6);
+      else step(0, K);
+    }
+    if (dst != out) std::copy(dst, dst + n, out);
   }
-  thread_local std::vector<double> scratch;
-  scratch.resize(n);
-  double* out = scratch.data();  // the caller's buffer (inside the lambda, scratch would be each worker's own)
-  const auto step = [&](size_t i0, size_t i1) { columns(plan, inverse, norm, x, out, i0, i1); };
-  if (parallel) (*parallel)(K, step, 2);
-  else step(0, K);
-  std::copy(out, out + n, x);
+  if (absSum && !summed) {
+    // quant.cc's INT4 absmean sum: |x| in index order.
+    double sum = 0;
+    for (size_t i = 0; i < n; i++) sum += std::fabs(out[i]);
+    *absSum = sum;
+  }
 }
+void hadamardTransform(const HadamardPlan& plan, double* x, bool inverse, const ParallelFor* parallel) { hadamardTransform(plan, x, x, inverse, parallel, nullptr); }
 void hadamardTransform(const HadamardPlan& plan, float* x, bool inverse) { transform(plan, x, inverse); }
 
 }  // namespace bitlens

@@ -31,6 +31,8 @@ std::vector<std::string> cpuFeatureNames();
 double quantInt8Absmax(const double* x, size_t n, int8_t* q, Isa isa = Isa::Portable);
 /** INT4 absmean: q = RoundClip(sqrt(7) x / (mean|x| + eps), -8, 7); returns mean|x| / sqrt(7). */
 double quantInt4Absmean(const double* x, size_t n, int8_t* q, Isa isa = Isa::Portable);
+/** The same with absSum = the sum of |x[i]| in index order, already computed (hadamardTransform). */
+double quantInt4Absmean(const double* x, size_t n, double absSum, int8_t* q, Isa isa);
 /** a4.8's W_o input: INT8 absmax, then zero all but the floor(n/2) largest |x| (lower index wins ties). */
 double quantInt8Top50(const double* x, size_t n, int8_t* q, Isa isa = Isa::Portable);
 /** KV cache: Q = 2^(bits-1) - 1, q = RoundClip(Q x / (max|x| + eps), -Q-1, Q); returns max|x| / Q. */
@@ -43,10 +45,27 @@ double absMaxAvx512(const double* x, size_t n);
 void roundClipAvx2(const double* x, size_t n, double a, double d, double lo, double hi, int8_t* q);
 void roundClipAvx512(const double* x, size_t n, double a, double d, double lo, double hi, int8_t* q);
 
+/** How many x[i] > 0 (NaN not): the relu2 gate's active rows. */
+size_t countPositive(const double* x, size_t n, Isa isa = Isa::Portable);
+size_t countPositiveAvx2(const double* x, size_t n);
+size_t countPositiveAvx512(const double* x, size_t n);
+
 // Float32 inputs (kernel tests and hosts with float activations); same float64 arithmetic.
 double quantInt8Absmax(const float* x, size_t n, int8_t* q);
 double quantInt4Absmean(const float* x, size_t n, int8_t* q);
 double quantInt8Top50(const float* x, size_t n, int8_t* q);
+
+// ---- element-wise float64 steps of the decode loop (model.cc) ---------------------------------
+
+// The same operations per element as model.cc's loops (so the same bits), for n % 8 == 0:
+// y[i] = double(a[i]) * s; out[i] = (x[i] * inv) * double(w[i]); out[i] = r * r * u[i] with
+// r = g[i] with the sign bit's lanes zeroed (model.cc's relu: +0 for every negative g, -0 included).
+void scaleInt32Avx2(const int32_t* a, size_t n, double s, double* y);
+void scaleInt32Avx512(const int32_t* a, size_t n, double s, double* y);
+void normScaleAvx2(const double* x, size_t n, double inv, const float* w, double* out);
+void normScaleAvx512(const double* x, size_t n, double inv, const float* w, double* out);
+void relu2GluAvx2(const double* g, const double* u, size_t n, double* out);
+void relu2GluAvx512(const double* g, const double* u, size_t n, double* out);
 
 // ---- Hadamard (hadamard.ts) -------------------------------------------------------------------
 
@@ -54,6 +73,9 @@ struct HadamardPlan {
   int K = 1;       // Paley factor order (1 for powers of two)
   size_t pow2 = 1; // Sylvester factor
   std::vector<int8_t> h; // K x K, +-1
+  // The SIMD paths' H_K step: the sign bit of h(i, l) (signs) and of h(l, i) (signsT, the inverse)
+  // as int64, row i at i * K: one broadcast gives the mask that makes h(i, l) * x an xor.
+  std::vector<int64_t> signs, signsT;
   Isa isa = Isa::Portable; // path of the float64 transform
 };
 /** Throws std::invalid_argument naming the width when there is no construction. */
@@ -65,14 +87,21 @@ using ParallelFor = std::function<void(size_t n, const std::function<void(size_t
  * float64 H_K step (K^2 n multiply-adds: most of the time) is split over `parallel` when given.
  */
 void hadamardTransform(const HadamardPlan& plan, double* x, bool inverse = false, const ParallelFor* parallel = nullptr);
+/**
+ * out <- H_n x (x is overwritten; out may be x). With absSum, also *absSum = the sum of |out[i]| in
+ * index order (quantInt4Absmean's sum, computed beside the H_K step on the AVX-512 path), and the
+ * H_K step is not split.
+ */
+void hadamardTransform(const HadamardPlan& plan, double* x, double* out, bool inverse, const ParallelFor* parallel, double* absSum);
 void hadamardTransform(const HadamardPlan& plan, float* x, bool inverse = false);
 // Per-ISA float64 steps (the same operations per element in the same order as the portable
 // transform, so the same bits), for pow2 % 32 == 0: the butterflies of the K rows of x, and output
-// rows [i0, i1) (even bounds) of the H_K step, times norm, into out.
+// rows [i0, i1) (even bounds) of the H_K step, times norm, into out (with absSum: all rows, and the
+// sum of |out| in index order into *absSum).
 void hadamardRowsF64Avx2(double* x, size_t P, size_t K);
 void hadamardRowsF64Avx512(double* x, size_t P, size_t K);
-void hadamardColumnsF64Avx2(const HadamardPlan& plan, bool inverse, double norm, const double* x, double* out, size_t i0, size_t i1);
-void hadamardColumnsF64Avx512(const HadamardPlan& plan, bool inverse, double norm, const double* x, double* out, size_t i0, size_t i1);
+void hadamardColumnsF64Avx2(const HadamardPlan& plan, bool inverse, double norm, const double* x, double* out, size_t i0, size_t i1, double* absSum);
+void hadamardColumnsF64Avx512(const HadamardPlan& plan, bool inverse, double norm, const double* x, double* out, size_t i0, size_t i1, double* absSum);
 
 // ---- packed ternary x int8 -------------------------------------------------------------------
 
@@ -104,6 +133,11 @@ TernaryMatrix makeTernary(const uint8_t* packed, size_t rows, size_t cols, Isa i
 inline int ternaryAt(const TernaryMatrix& m, size_t r, size_t c) { return ((m.row(r)[c >> 2] >> (2 * (c & 3))) & 3) - 1; }
 /** out[0 .. colsPadded) = x in the kernels' activation order, zero padded. */
 void permuteActivations(const TernaryMatrix& m, const int8_t* x, int8_t* out);
+/** The same, returning the sum of x[0 .. cols) (the products' xsum). */
+int32_t permuteActivationsSum(const TernaryMatrix& m, const int8_t* x, int8_t* out);
+// Per-ISA: `blocks` whole blocks of 4V bytes (V = 64 / 32), returning the sum of their bytes.
+int32_t permuteBlocksAvx512(const int8_t* x, size_t blocks, int8_t* out);
+int32_t permuteBlocksAvx2(const int8_t* x, size_t blocks, int8_t* out);
 
 /**
  * out[b * rows + r] = sum_c w(r, c) * xq[b * colsPadded + c] for rows [r0, r1), b < batch.

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "kernels.h"
+#include "kernels_hadamard.h"
 #include "kernels_rows.h"
 
 namespace bitlens {
@@ -257,38 +258,61 @@ void butterfliesF64(double* row, size_t P) {
   }
 }
 
-inline __m256d signOf(int8_t h) { return _mm256_castsi256_pd(_mm256_set1_epi64x(static_cast<int64_t>(static_cast<uint64_t>(h < 0) << 63))); }
-
 }  // namespace
 
 void hadamardRowsF64Avx2(double* x, size_t P, size_t K) {
   for (size_t r = 0; r < K; r++) butterfliesF64(x + r * P, P);
 }
 
-// As kernels_avx512.cc: two rows of out by 16 columns in registers.
-void hadamardColumnsF64Avx2(const HadamardPlan& plan, bool inverse, double norm, const double* x, double* out, size_t i0, size_t i1) {
-  const size_t P = plan.pow2, K = static_cast<size_t>(plan.K);
-  const int8_t* h = plan.h.data();
-  const __m256d vn = _mm256_set1_pd(norm);
-  for (size_t i = i0; i < i1; i += 2) {
-    for (size_t j0 = 0; j0 < P; j0 += 16) {
-      __m256d a[4], b[4];
-      for (int v = 0; v < 4; v++) a[v] = b[v] = _mm256_setzero_pd();
-      for (size_t l = 0; l < K; l++) {
-        const __m256d sa = signOf(inverse ? h[l * K + i] : h[i * K + l]), sb = signOf(inverse ? h[l * K + i + 1] : h[(i + 1) * K + l]);
-        const double* xl = x + l * P + j0;
-        for (int v = 0; v < 4; v++) {
-          const __m256d xv = _mm256_loadu_pd(xl + 4 * v);
-          a[v] = _mm256_add_pd(a[v], _mm256_xor_pd(xv, sa));
-          b[v] = _mm256_add_pd(b[v], _mm256_xor_pd(xv, sb));
+namespace {
+
+// As kernels_avx512.cc's ColumnsAvx512, in 16 registers: up to 4 rows by 8 columns.
+struct ColumnsAvx2 {
+  static constexpr size_t kWidth = 8;
+  static constexpr int kMaxRows = 4;
+  template <int R, int F, bool Chain>
+  static void block(const int64_t* signs, size_t K, size_t P, double norm, const double* x, double* out, size_t i, size_t j0, AbsSumChain* chain) {
+    const __m256d vn = _mm256_set1_pd(norm), one = _mm256_set1_pd(1.0);
+    __m256d a[R][2];
+    for (int r = 0; r < R; r++) a[r][0] = a[r][1] = _mm256_setzero_pd();
+    const int64_t* s = signs + i * K;
+    // The chain in locals (kept in registers: no store to out in the loop).
+    const double* terms = Chain ? chain->p : nullptr;
+    const size_t n = Chain ? chain->n : 0, per = Chain ? chain->per : 0;
+    double sum = Chain ? chain->sum : 0;
+    size_t c = 0;
+    const double* xl = x + j0;
+    for (size_t l = 0; l < K; l++, xl += P) {
+      const __m256d x0 = _mm256_loadu_pd(xl), x1 = _mm256_loadu_pd(xl + 4);
+      for (int r = 0; r < R; r++) {
+        const __m256d sv = _mm256_castsi256_pd(_mm256_set1_epi64x(s[r * K + l]));
+        if (r >= R - F) {
+          const __m256d c = _mm256_or_pd(sv, one);
+          a[r][0] = _mm256_fmadd_pd(c, x0, a[r][0]);
+          a[r][1] = _mm256_fmadd_pd(c, x1, a[r][1]);
+        } else {
+          a[r][0] = _mm256_add_pd(a[r][0], _mm256_xor_pd(x0, sv));
+          a[r][1] = _mm256_add_pd(a[r][1], _mm256_xor_pd(x1, sv));
         }
       }
-      for (int v = 0; v < 4; v++) {
-        _mm256_storeu_pd(out + i * P + j0 + 4 * v, _mm256_mul_pd(a[v], vn));
-        _mm256_storeu_pd(out + (i + 1) * P + j0 + 4 * v, _mm256_mul_pd(b[v], vn));
-      }
+      if constexpr (Chain)
+        for (const size_t e = std::min(c + per, n); c < e; c++) sum += std::fabs(terms[c]);
+    }
+    if constexpr (Chain) {
+      for (; c < n; c++) sum += std::fabs(terms[c]);
+      chain->sum = sum;
+    }
+    for (int r = 0; r < R; r++) {
+      _mm256_storeu_pd(out + (i + r) * P + j0, _mm256_mul_pd(a[r][0], vn));
+      _mm256_storeu_pd(out + (i + r) * P + j0 + 4, _mm256_mul_pd(a[r][1], vn));
     }
   }
+};
+
+}  // namespace
+
+void hadamardColumnsF64Avx2(const HadamardPlan& plan, bool inverse, double norm, const double* x, double* out, size_t i0, size_t i1, double* absSum) {
+  hadamardColumns<ColumnsAvx2>(plan, inverse, norm, x, out, i0, i1, absSum);
 }
 
 
@@ -299,6 +323,57 @@ double absMaxAvx2(const double* x, size_t n) {
   __m128d h = _mm_max_pd(_mm256_castpd256_pd128(m), _mm256_extractf128_pd(m, 1));
   h = _mm_max_sd(h, _mm_unpackhi_pd(h, h));
   return _mm_cvtsd_f64(h);
+}
+
+// As kernels_avx512.cc's permuteBlocksAvx512, for blocks of 128 bytes (two lanes per register).
+int32_t permuteBlocksAvx2(const int8_t* x, size_t blocks, int8_t* out) {
+  const __m256i shuf = _mm256_setr_epi8(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15, 0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+  const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+  const __m256i bias = _mm256_set1_epi8(static_cast<char>(0x80)), zero = _mm256_setzero_si256();
+  __m256i sums = _mm256_setzero_si256();
+  for (size_t b = 0; b < blocks; b++, x += 128, out += 128) {
+    __m256i a[4];
+    for (int k = 0; k < 4; k++) {
+      const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + 32 * k));
+      sums = _mm256_add_epi64(sums, _mm256_sad_epu8(_mm256_xor_si256(v, bias), zero));
+      a[k] = _mm256_shuffle_epi8(v, shuf);
+    }
+    const __m256i t0 = _mm256_unpacklo_epi32(a[0], a[1]), t1 = _mm256_unpackhi_epi32(a[0], a[1]);
+    const __m256i t2 = _mm256_unpacklo_epi32(a[2], a[3]), t3 = _mm256_unpackhi_epi32(a[2], a[3]);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), _mm256_permutevar8x32_epi32(_mm256_unpacklo_epi64(t0, t2), order));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 32), _mm256_permutevar8x32_epi32(_mm256_unpackhi_epi64(t0, t2), order));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 64), _mm256_permutevar8x32_epi32(_mm256_unpacklo_epi64(t1, t3), order));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 96), _mm256_permutevar8x32_epi32(_mm256_unpackhi_epi64(t1, t3), order));
+  }
+  alignas(32) int64_t t[4];
+  _mm256_store_si256(reinterpret_cast<__m256i*>(t), sums);
+  return static_cast<int32_t>(t[0] + t[1] + t[2] + t[3] - static_cast<int64_t>(128 * 128 * blocks));
+}
+
+void scaleInt32Avx2(const int32_t* a, size_t n, double s, double* y) {
+  const __m256d vs = _mm256_set1_pd(s);
+  for (size_t i = 0; i < n; i += 4) _mm256_storeu_pd(y + i, _mm256_mul_pd(_mm256_cvtepi32_pd(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a + i))), vs));
+}
+
+void normScaleAvx2(const double* x, size_t n, double inv, const float* w, double* out) {
+  const __m256d vi = _mm256_set1_pd(inv);
+  for (size_t i = 0; i < n; i += 4) _mm256_storeu_pd(out + i, _mm256_mul_pd(_mm256_mul_pd(_mm256_loadu_pd(x + i), vi), _mm256_cvtps_pd(_mm_loadu_ps(w + i))));
+}
+
+void relu2GluAvx2(const double* g, const double* u, size_t n, double* out) {
+  const __m256i zero = _mm256_setzero_si256();
+  for (size_t i = 0; i < n; i += 4) {
+    const __m256i b = _mm256_castpd_si256(_mm256_loadu_pd(g + i));
+    const __m256d r = _mm256_castsi256_pd(_mm256_andnot_si256(_mm256_cmpgt_epi64(zero, b), b));
+    _mm256_storeu_pd(out + i, _mm256_mul_pd(_mm256_mul_pd(r, r), _mm256_loadu_pd(u + i)));
+  }
+}
+
+size_t countPositiveAvx2(const double* x, size_t n) {
+  const __m256d zero = _mm256_setzero_pd();
+  size_t c = 0;
+  for (size_t i = 0; i < n; i += 4) c += static_cast<size_t>(__builtin_popcount(_mm256_movemask_pd(_mm256_cmp_pd(_mm256_loadu_pd(x + i), zero, _CMP_GT_OQ))));
+  return c;
 }
 
 // As kernels_avx512.cc.

@@ -16,12 +16,34 @@ namespace {
 
 double nowMs() { return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 
-/** RMSNorm(x) * w, as reference.ts: x / sqrt(mean(x^2) + eps) * w with (x * inv) * w. */
-void rmsNorm(const double* x, const float* w, size_t n, double eps, double* out) {
+// Element-wise loops: the SIMD path of `isa` (kernels.h: the same operations per element, so the
+// same bits) for the first n / 8 * 8 elements, the rest here.
+template <typename Avx512, typename Avx2>
+size_t simdPrefix(Isa isa, size_t n, Avx512 avx512, Avx2 avx2) {
+  switch (isa) {
+#if defined(BITLENS_HAVE_AVX512_KERNELS)
+    case Isa::Avx512: avx512(n / 8 * 8); return n / 8 * 8;
+#endif
+#if defined(BITLENS_HAVE_X86_KERNELS)
+    case Isa::Avx2: avx2(n / 8 * 8); return n / 8 * 8;
+#endif
+    default: (void)avx512, (void)avx2; return 0;
+  }
+}
+
+/** y[i] = double(a[i]) * s. */
+void scaleInt32(Isa isa, const int32_t* a, size_t n, double s, double* y) {
+  size_t i = simdPrefix(isa, n, [&](size_t m) { scaleInt32Avx512(a, m, s, y); }, [&](size_t m) { scaleInt32Avx2(a, m, s, y); });
+  for (; i < n; i++) y[i] = static_cast<double>(a[i]) * s;
+}
+
+/** RMSNorm(x) * w, as reference.ts: x / sqrt(mean(x^2) + eps) * w with (x * inv) * w (out may be x). */
+void rmsNorm(const double* x, const float* w, size_t n, double eps, double* out, Isa isa) {
   double ss = 0;
   for (size_t i = 0; i < n; i++) ss += x[i] * x[i];
   const double inv = 1 / std::sqrt(ss / static_cast<double>(n) + eps);
-  for (size_t i = 0; i < n; i++) out[i] = x[i] * inv * static_cast<double>(w[i]);
+  size_t i = simdPrefix(isa, n, [&](size_t m) { normScaleAvx512(x, m, inv, w, out); }, [&](size_t m) { normScaleAvx2(x, m, inv, w, out); });
+  for (; i < n; i++) out[i] = x[i] * inv * static_cast<double>(w[i]);
 }
 
 /**
@@ -154,7 +176,7 @@ void Model::storeKv(std::vector<float>& cache, size_t p, const double* x) {
 // * scale * alpha. With `active` (one output, quantized site), only those rows are computed and the
 // others are 0.
 void Model::linear(std::initializer_list<Out> outs, SiteQuant site, const std::vector<double>& x, size_t T, size_t cols,
-                   const std::vector<uint32_t>* active) {
+                   const std::vector<uint32_t>* active, const double* absSum) {
   if (site == SiteQuant::None) {
     for (const Out& o : outs) {
       const size_t rows = o.lin->w.rows;
@@ -180,13 +202,10 @@ void Model::linear(std::initializer_list<Out> outs, SiteQuant site, const std::v
     const double* xt = x.data() + t * cols;
     switch (site) {
       case SiteQuant::Int8: xscale_[t] = quantInt8Absmax(xt, cols, q, run_.isa); break;
-      case SiteQuant::Int4: xscale_[t] = quantInt4Absmean(xt, cols, q, run_.isa); break;
+      case SiteQuant::Int4: xscale_[t] = absSum ? quantInt4Absmean(xt, cols, absSum[t], q, run_.isa) : quantInt4Absmean(xt, cols, q, run_.isa); break;
       default: xscale_[t] = quantInt8Top50(xt, cols, q, run_.isa); break;
     }
-    permuteActivations(m0, q, xq_.data() + t * cp);
-    int32_t s = 0;
-    for (size_t i = 0; i < cols; i++) s += q[i];
-    xsum_[t] = s;
+    xsum_[t] = permuteActivationsSum(m0, q, xq_.data() + t * cp);
   }
   double t1 = nowMs();
   prof_.quant += t1 - t0;
@@ -225,7 +244,7 @@ void Model::linear(std::initializer_list<Out> outs, SiteQuant site, const std::v
     o[i].y->resize(T * rows);
     for (size_t t = 0; t < T; t++) {
       const double post = xscale_[t] * o[i].lin->alpha;
-      for (size_t r = 0; r < rows; r++) (*o[i].y)[t * rows + r] = static_cast<double>(accs_[i][t * rows + r]) * post;
+      scaleInt32(run_.isa, &accs_[i][t * rows], rows, post, o[i].y->data() + t * rows);
     }
   }
 }
@@ -247,8 +266,14 @@ void Model::forward(const std::vector<int32_t>& ids, float* logits) {
   const size_t group = H / KVH, last = T - 1;
   const Isa isa = run_.isa;
   // The float64 H_K step over the pool only from 4 threads: on 16 cores the serial transform was ~4 ms
-  // of a 16 ms v2-a4 token; on 2 threads splitting it measured a wash (-0.13 ms quiet, +0.37 ms loaded).
+  // of a 16 ms v2-a4 token; on 2 threads splitting it measured a wash (-0.13 ms quiet, +0.37 ms loaded),
+  // and since the serial step carries the absmean sum below, 1.5% slower per token.
   const ParallelFor* hadamardSplit = run_.threads >= 4 ? &parallel_ : nullptr;
+  // Serially, an INT4 site after a Hadamard gets its absmean sum from the transform (computed beside
+  // the H_K step instead of as a serial pass of its own).
+  const bool sumO = run_.hadamard && !hadamardSplit && run_.sites[kO] == SiteQuant::Int4;
+  const bool sumDown = run_.hadamard && !hadamardSplit && run_.sites[kDown] == SiteQuant::Int4;
+  act_.absSum.resize(T);
 
   std::vector<double>&hs = act_.hs, &x = act_.x, &q = act_.q, &k = act_.k, &v = act_.v, &a = act_.a, &o = act_.o, &g = act_.g, &u = act_.u, &mlp = act_.mlp,
                       &dn = act_.dn, &act = act_.act, &tmp = act_.tmp;
@@ -270,7 +295,7 @@ void Model::forward(const std::vector<int32_t>& ids, float* logits) {
   for (size_t li = 0; li < c_.layers; li++) {
     const Layer& L = layers_[li];
     LayerTaps* tap = run_.taps ? &taps_[li] : nullptr;
-    for (size_t t = 0; t < T; t++) rmsNorm(&hs[t * d], L.inputNorm.data(), d, c_.eps, &x[t * d]);
+    for (size_t t = 0; t < T; t++) rmsNorm(&hs[t * d], L.inputNorm.data(), d, c_.eps, &x[t * d], run_.isa);
     if (tap) tap->qkv.assign(&x[last * d], &x[last * d] + d);
     linear({{&L.q, &q}, {&L.k, &k}, {&L.v, &v}}, run_.sites[kQkv], x, T, d);
     for (size_t t = 0; t < T; t++) {
@@ -356,16 +381,16 @@ void Model::forward(const std::vector<int32_t>& ids, float* logits) {
     }
     prof_.attention += nowMs() - ta;
     for (size_t t = 0; t < T; t++) {
-      rmsNorm(&a[t * attn], L.attnSubNorm.data(), attn, c_.eps, tmp.data());
+      rmsNorm(&a[t * attn], L.attnSubNorm.data(), attn, c_.eps, tmp.data(), run_.isa);
       if (tap && t == last && run_.hadamard) tap->oPre = tmp;
-      if (run_.hadamard) hadamardTransform(hadAttn_, tmp.data(), false, hadamardSplit);
-      std::copy(tmp.begin(), tmp.end(), &a[t * attn]);
+      if (run_.hadamard) hadamardTransform(hadAttn_, tmp.data(), &a[t * attn], false, hadamardSplit, sumO ? &act_.absSum[t] : nullptr);
+      else std::copy(tmp.begin(), tmp.end(), &a[t * attn]);
     }
     if (tap) tap->o.assign(&a[last * attn], &a[last * attn] + attn);
-    linear({{&L.o, &o}}, run_.sites[kO], a, T, attn);
+    linear({{&L.o, &o}}, run_.sites[kO], a, T, attn, nullptr, sumO ? act_.absSum.data() : nullptr);
     for (size_t i = 0; i < T * d; i++) hs[i] += o[i];
 
-    for (size_t t = 0; t < T; t++) rmsNorm(&hs[t * d], L.postAttnNorm.data(), d, c_.eps, &x[t * d]);
+    for (size_t t = 0; t < T; t++) rmsNorm(&hs[t * d], L.postAttnNorm.data(), d, c_.eps, &x[t * d], run_.isa);
     if (tap) tap->gateup.assign(&x[last * d], &x[last * d] + d);
     // relu2glu: relu(g)^2 * u is 0 wherever g <= 0, whatever u is, so during decoding only the rows
     // of W_up with g > 0 are needed (exact; about half the rows on random weights, few of them on
@@ -392,14 +417,19 @@ void Model::forward(const std::vector<int32_t>& ids, float* logits) {
       linear({{&L.up, &u}}, run_.sites[kGateUp], x, T, d, sparseUp_[li] ? &active_ : nullptr);
     } else {
       linear({{&L.gate, &g}, {&L.up, &u}}, run_.sites[kGateUp], x, T, d);
-      if (mayskip) sparseUp_[li] = countActive();
+      if (mayskip) {
+        // Only the count decides the next token's way (the index list's loop, whose stores depend
+        // on the running count, took ~5 us a layer on the 2B shape).
+        sparseUp_[li] = countPositive(g.data(), F, isa) * 3 <= F;
+      }
     }
     for (size_t t = 0; t < T; t++) {
       const double* gt = &g[t * F];
       const double* ut = &u[t * F];
       if (c_.relu2) {
         double* at = act.data();
-        for (size_t i = 0; i < F; i++) {
+        size_t i = simdPrefix(isa, F, [&](size_t m) { relu2GluAvx512(gt, ut, m, at); }, [&](size_t m) { relu2GluAvx2(gt, ut, m, at); });
+        for (; i < F; i++) {
           const double r = relu(gt[i]);
           at[i] = r * r * ut[i];
         }
@@ -407,12 +437,17 @@ void Model::forward(const std::vector<int32_t>& ids, float* logits) {
         for (size_t i = 0; i < F; i++) act[i] = gt[i] / (1 + std::exp(-gt[i])) * ut[i];
       }
       double* m = &mlp[t * F];
-      rmsNorm(act.data(), L.ffnSubNorm.data(), F, c_.eps, m);
-      if (tap && t == last && run_.hadamard) tap->downPre.assign(m, m + F);
-      if (run_.hadamard) hadamardTransform(hadFfn_, m, false, hadamardSplit);
+      if (run_.hadamard) {
+        // Normalized in place, then transformed into m (act is scratch from here on).
+        rmsNorm(act.data(), L.ffnSubNorm.data(), F, c_.eps, act.data(), run_.isa);
+        if (tap && t == last) tap->downPre = act;
+        hadamardTransform(hadFfn_, act.data(), m, false, hadamardSplit, sumDown ? &act_.absSum[t] : nullptr);
+      } else {
+        rmsNorm(act.data(), L.ffnSubNorm.data(), F, c_.eps, m, run_.isa);
+      }
     }
     if (tap) tap->down.assign(&mlp[last * F], &mlp[last * F] + F);
-    linear({{&L.down, &dn}}, run_.sites[kDown], mlp, T, F);
+    linear({{&L.down, &dn}}, run_.sites[kDown], mlp, T, F, nullptr, sumDown ? act_.absSum.data() : nullptr);
     for (size_t i = 0; i < T * d; i++) hs[i] += dn[i];
   }
   pos_ += T;
@@ -420,7 +455,7 @@ void Model::forward(const std::vector<int32_t>& ids, float* logits) {
   std::vector<double>& hn = act_.hn;
   std::vector<float>& hf = act_.hf;
   hn.resize(d);
-  rmsNorm(&hs[last * d], norm_.data(), d, c_.eps, hn.data());
+  rmsNorm(&hs[last * d], norm_.data(), d, c_.eps, hn.data(), run_.isa);
   hf.assign(hn.begin(), hn.end());
   const double th = nowMs();
   std::optional<HeadRequest> req = std::move(headReq_);

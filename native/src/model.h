@@ -84,13 +84,15 @@ class Model {
     std::vector<float> parts;  // attention partials of position chunks
     std::vector<double> hn;    // final norm of the last token
     std::vector<float> hf;     // the same in float32, the LM head's input
+    std::vector<double> absSum; // per token: sum of |x| of a Hadamard output, for its INT4 quantizer
   };
   struct Out {
     const Linear* lin;
     std::vector<double>* y;
   };
+  // absSum: per token, the sum of |x| in index order (an INT4 site's absmean, already computed).
   void linear(std::initializer_list<Out> outs, SiteQuant site, const std::vector<double>& x, size_t T, size_t cols,
-              const std::vector<uint32_t>* active = nullptr);
+              const std::vector<uint32_t>* active = nullptr, const double* absSum = nullptr);
   void storeKv(std::vector<float>& cache, size_t p, const double* x);
   void ensureKv(size_t positions);
 

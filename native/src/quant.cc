@@ -64,10 +64,15 @@ double int8Absmax(const T* x, size_t n, int8_t* q, Isa isa) {
 }
 
 template <typename T>
-double int4Absmean(const T* x, size_t n, int8_t* q, Isa isa) {
-  static const double sqrt7 = std::sqrt(7.0);
+double absSum(const T* x, size_t n) {
   double sum = 0;
   for (size_t i = 0; i < n; i++) sum += std::fabs(static_cast<double>(x[i]));
+  return sum;
+}
+
+template <typename T>
+double int4Absmean(const T* x, size_t n, double sum, int8_t* q, Isa isa) {
+  static const double sqrt7 = std::sqrt(7.0);
   const double b = n ? sum / static_cast<double>(n) : 0;
   roundClipAll(x, n, sqrt7, b + kEps, -8, 7, q, isa);
   return b / sqrt7;
@@ -95,11 +100,27 @@ double int8Top50(const T* x, size_t n, int8_t* q, Isa isa) {
 }  // namespace
 
 double quantInt8Absmax(const double* x, size_t n, int8_t* q, Isa isa) { return int8Absmax(x, n, q, isa); }
-double quantInt4Absmean(const double* x, size_t n, int8_t* q, Isa isa) { return int4Absmean(x, n, q, isa); }
+double quantInt4Absmean(const double* x, size_t n, int8_t* q, Isa isa) { return int4Absmean(x, n, absSum(x, n), q, isa); }
+double quantInt4Absmean(const double* x, size_t n, double sum, int8_t* q, Isa isa) { return int4Absmean(x, n, sum, q, isa); }
 double quantInt8Top50(const double* x, size_t n, int8_t* q, Isa isa) { return int8Top50(x, n, q, isa); }
 double quantInt8Absmax(const float* x, size_t n, int8_t* q) { return int8Absmax(x, n, q, Isa::Portable); }
-double quantInt4Absmean(const float* x, size_t n, int8_t* q) { return int4Absmean(x, n, q, Isa::Portable); }
+double quantInt4Absmean(const float* x, size_t n, int8_t* q) { return int4Absmean(x, n, absSum(x, n), q, Isa::Portable); }
 double quantInt8Top50(const float* x, size_t n, int8_t* q) { return int8Top50(x, n, q, Isa::Portable); }
+
+size_t countPositive(const double* x, size_t n, Isa isa) {
+  size_t i = 0, c = 0;
+  switch (isa) {
+#if defined(BITLENS_HAVE_AVX512_KERNELS)
+    case Isa::Avx512: i = n / 8 * 8, c = countPositiveAvx512(x, i); break;
+#endif
+#if defined(BITLENS_HAVE_X86_KERNELS)
+    case Isa::Avx2: i = n / 8 * 8, c = countPositiveAvx2(x, i); break;
+#endif
+    default: break;
+  }
+  for (; i < n; i++) c += x[i] > 0;
+  return c;
+}
 
 double quantKv(const double* x, size_t n, int bits, int8_t* q) {
   if (bits < 2 || bits > 8) throw std::invalid_argument("KV bits must be an integer in 2..8, got " + std::to_string(bits));

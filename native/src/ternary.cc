@@ -103,17 +103,32 @@ TernaryMatrix makeTernary(const uint8_t* packed, size_t rows, size_t cols, Isa i
   return m;
 }
 
-void permuteActivations(const TernaryMatrix& m, const int8_t* x, int8_t* out) {
-  const size_t V = m.V, block = 4 * V;
-  for (size_t k = 0; k < m.colsPadded; k += block) {
+int32_t permuteActivationsSum(const TernaryMatrix& m, const int8_t* x, int8_t* out) {
+  const size_t V = m.V, block = 4 * V, whole = m.cols / block;
+  size_t k = 0;
+  int32_t sum = 0;
+  switch (m.isa) {
+#if defined(BITLENS_HAVE_AVX512_KERNELS)
+    case Isa::Avx512: sum = permuteBlocksAvx512(x, whole, out), k = whole * block; break;
+#endif
+#if defined(BITLENS_HAVE_X86_KERNELS)
+    case Isa::Avx2: sum = permuteBlocksAvx2(x, whole, out), k = whole * block; break;
+#endif
+    default: break;
+  }
+  for (; k < m.colsPadded; k += block) {
     for (size_t j = 0; j < V; j++) {
       for (size_t f = 0; f < 4; f++) {
         const size_t c = k + 4 * j + f;
         out[k + f * V + j] = c < m.cols ? x[c] : 0;
+        if (c < m.cols) sum += x[c];
       }
     }
   }
+  return sum;
 }
+
+void permuteActivations(const TernaryMatrix& m, const int8_t* x, int8_t* out) { permuteActivationsSum(m, x, out); }
 
 void ternaryMatmulInt8Portable(const TernaryMatrix& m, const int8_t* xq, const int32_t* xsum, size_t batch, int32_t* out, size_t r0, size_t r1, const uint32_t* idx) {
   const size_t V = m.V, nblk = m.colsPadded / (4 * V);

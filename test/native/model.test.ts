@@ -141,6 +141,27 @@ describe('native model', () => {
     }
   });
 
+  it('the SIMD Hadamard paths inside the model (384 = H_12 (x) H_32, 640 = H_20 (x) H_32): the reference, and the same bits on 1, 2 and 4 threads', () => {
+    // Below 4 threads v2-a4's W_o and W_down quantizers take their absmean sums from the transform
+    // (summed beside the H_K step); from 4 threads the step is split and the quantizer sums itself.
+    const weights = randomModelWeights(testConfig({ hiddenSize: 384, numHeads: 4, numKvHeads: 2, intermediateSize: 640, numLayers: 2 }), 6);
+    for (const isa of isas()) {
+      for (const scheme of ['v2-a4', 'v2-a8'] as const) {
+        const models = [1, 2, 4].map((threads) => new NativeCpuModel(weights, { scheme, kvBits: 16, isa, threads }));
+        const ref = new ReferenceModel(weights, { scheme, kvBits: 16 });
+        let ids = [BOS, 5, 6, 7];
+        for (let s = 0; s < 3; s++) {
+          const [a, ...rest] = models.map((m) => m.forward(ids));
+          for (const b of rest) expect(b, `${isa} ${scheme} step ${s}`).toEqual(a);
+          const exp = ref.forward(ids);
+          expect(maxDiff(a, exp), `${isa} ${scheme} step ${s}`).toBeLessThan(STRICT);
+          expect(argmax(a)).toBe(argmax(exp));
+          ids = [argmax(exp)];
+        }
+      }
+    }
+  });
+
   it('reset() empties the cache: the same prompt gives the same logits', () => {
     const weights = randomModelWeights(testConfig(), 2);
     const m = new NativeCpuModel(weights, { scheme: 'v2-a4', kvBits: 4, threads: 2 });
