@@ -5,7 +5,7 @@
   "targets": [
     {
       "target_name": "bitlens_native",
-      "sources": ["src/addon.cc", "src/hadamard.cc", "src/lm_head.cc", "src/model.cc", "src/quant.cc", "src/ternary.cc",
+      "sources": ["src/addon.cc", "src/hadamard.cc", "src/kernels_attention.cc", "src/lm_head.cc", "src/model.cc", "src/quant.cc", "src/ternary.cc",
                   "src/vulkan/context.cc", "src/vulkan/loader.cc", "src/vulkan/vulkan_model.cc", "src/vulkan/wrap.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_CPP_EXCEPTIONS_ALL", "NODE_ADDON_API_DISABLE_DEPRECATED"],
