@@ -42,7 +42,9 @@ const gpu = problem === null || required ? it : it.skip;
 const SHAPES: [string, ModelConfig][] = [
   ['pow2 (hidden 32, ffn 64, relu2glu, tied, GQA 4/2)', testConfig()],
   ['hidden 48 = 12*4, ffn 80 = 20*4, swiglu, untied', testConfig({ hiddenSize: 48, numHeads: 4, numKvHeads: 2, headDim: 12, intermediateSize: 80, activation: 'swiglu', tieWordEmbeddings: false })],
-  ['hidden 40 = 20*2, ffn 24 = 12*2 (rows padded to 16 columns), 1 KV head', testConfig({ hiddenSize: 40, numHeads: 2, numKvHeads: 1, headDim: 20, intermediateSize: 24, numLayers: 1 })],
+  ['hidden 40 = 20*2, ffn 24 = 12*2 (rows padded to 64 columns), 1 KV head', testConfig({ hiddenSize: 40, numHeads: 2, numKvHeads: 1, headDim: 20, intermediateSize: 24, numLayers: 1 })],
+  // Rows of 5 and 3 uvec4s: more than one per lane where subgroups are 4 wide (SwiftShader).
+  ['hidden 320 = 20*16, ffn 192 = 12*16, head_dim 80', testConfig({ hiddenSize: 320, numHeads: 4, numKvHeads: 2, headDim: 80, intermediateSize: 192, numLayers: 1 })],
 ];
 
 const outcomes: { name: string; strict: boolean }[] = [];

@@ -42,10 +42,12 @@ struct LayerIn {
   LinearIn q, k, v, o, gate, up, down;
 };
 
-/** GPU milliseconds per kernel kind (profile on) and in total, summed over steps. */
+/** GPU milliseconds per kernel kind (profile on) and in total, summed over steps; host milliseconds
+ * from submission to the fence (GPU time + submission and wake-up latency) and for copying logits out. */
 struct GpuTimes {
   double total = 0;
   size_t steps = 0;
+  double submitWait = 0, readback = 0;
   std::vector<std::pair<std::string, double>> kernels;
 };
 

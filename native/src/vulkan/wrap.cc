@@ -166,6 +166,8 @@ class VulkanModelWrap : public Napi::ObjectWrap<VulkanModelWrap> {
     Napi::Object o = Napi::Object::New(env), k = Napi::Object::New(env);
     o.Set("totalMs", t.total);
     o.Set("steps", static_cast<double>(t.steps));
+    o.Set("submitWaitMs", t.submitWait);
+    o.Set("readbackMs", t.readback);
     for (const auto& [name, ms] : t.kernels) k.Set(name, ms);
     o.Set("kernelsMs", k);
     return o;

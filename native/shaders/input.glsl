@@ -1,0 +1,26 @@
+// Element i of a BitLinear's input before its norm, shared by prep.comp and hadp.comp (which
+// declare `src`). mode 0: src[i]; 1: relu(g)^2 * u; 2: silu(g) * u (g = src[i], u = src[n + i]);
+// 3: the attention output of head i / hdim, merged from attn.comp's `splits` partial softmaxes
+// (m, l, o) of that head.
+float inputAt(uint i, uint n, uint mode, uint splits, uint hdim) {
+  if (mode == 0u) return src[i];
+  if (mode == 3u) {
+    uint h = i / hdim, j = i % hdim, stride = 2 + hdim;
+    uint b = h * splits * stride;
+    float M = -1.0 / 0.0;
+    for (uint s = 0; s < splits; s++) M = max(M, src[b + s * stride]);
+    float num = 0.0, den = 0.0;
+    for (uint s = 0; s < splits; s++) {
+      float w = exp(src[b + s * stride] - M);  // an empty split has m = -inf: weight 0
+      den += w * src[b + s * stride + 1];
+      num += w * src[b + s * stride + 2 + j];
+    }
+    return num / den;
+  }
+  float g = src[i], u = src[n + i];
+  if (mode == 1u) {
+    float r = max(g, 0.0);
+    return r * r * u;
+  }
+  return g / (1.0 + exp(-g)) * u;
+}
