@@ -67,6 +67,14 @@ for (const scheme of values.schemes.split(',') as Scheme[]) {
   console.log(
     `decode ${G - 1} tokens: ${fmt(decodeMs / (G - 1), 3)} ms/token wall = ${fmt(tokS, 1)} tok/s; GPU ${fmt(gpuPerToken, 3)} ms/token; bound ${fmt(boundMs, 3)} ms at ${bw} GB/s -> ${fmt((100 * boundMs) / (decodeMs / (G - 1)), 1)}% of the bound (GPU time alone: ${fmt((100 * boundMs) / gpuPerToken, 1)}%)`,
   );
+  // Where the wall time beyond the GPU goes: submission + fence wake-up, the logits copy, the rest
+  // (the addon call, the Float32Array, argmax in JS).
+  const n = g2.steps - g1.steps;
+  const wait = (g2.submitWaitMs - g1.submitWaitMs) / n;
+  const copy = (g2.readbackMs - g1.readbackMs) / n;
+  console.log(
+    `host per token: submit..fence ${fmt(wait, 3)} ms (${fmt(wait - gpuPerToken, 3)} beyond the GPU), logits copy ${fmt(copy, 3)} ms, the rest (addon call, argmax) ${fmt(decodeMs / (G - 1) - wait - copy, 3)} ms`,
+  );
   vk.dispose();
 
   if (!values['no-profile']) {

@@ -12,10 +12,16 @@ import { requireNativeAddon } from '../native/addon.js';
 
 export const VULKAN_SCHEMES = ['b1.58', 'a4.8', 'v2-a8', 'v2-a4'] as const satisfies readonly Scheme[];
 
-/** GPU time from timestamp queries, summed over steps (kernelsMs only with profile on). */
+/**
+ * GPU time from timestamp queries, summed over steps (kernelsMs only with profile on); host time from
+ * each submission to its fence (GPU time + submission and wake-up latency) and for copying the
+ * logits out of the read-back buffer.
+ */
 export interface VulkanGpuTimes {
   totalMs: number;
   steps: number;
+  submitWaitMs: number;
+  readbackMs: number;
   kernelsMs: Record<string, number>;
 }
 
