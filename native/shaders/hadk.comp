@@ -2,10 +2,10 @@
 #extension GL_KHR_shader_subgroup_basic : require
 #extension GL_KHR_shader_subgroup_arithmetic : require
 // Second step of a Hadamard site's input (after hadp.comp), over many workgroups (one output per
-// invocation): out[i][j] = sum_l H_K[i][l] * x[l][j] * inv / sqrt(n), x being hadp.comp's rows and
-// inv = 1 / sqrt(sum of its row sums of squares / n + eps) the RMSNorm's scale. H_K comes as sign
-// bits (1: -1), row-major.
-layout(local_size_x = 256) in;
+// invocation; 64 per workgroup, as each makes K loads): out[i][j] = sum_l H_K[i][l] * x[l][j] *
+// inv / sqrt(n), x being hadp.comp's rows and inv = 1 / sqrt(sum of their sums of squares / n + eps)
+// the RMSNorm's scale. H_K comes as sign bits (1: -1), row-major.
+layout(local_size_x = 64) in;
 layout(std430, binding = 1) readonly buffer In { float x[]; };
 layout(std430, binding = 2) readonly buffer Had { uint hk[]; };
 layout(std430, binding = 3) writeonly buffer Out { float y[]; };
@@ -24,7 +24,7 @@ shared float scaleShared;
 
 void main() {
   uint t = gl_LocalInvocationID.x, K = pc.K;
-  for (uint w = t; w < (K * K + 31) / 32; w += 256) hbits[w] = hk[pc.hadOff + w];
+  for (uint w = t; w < (K * K + 31) / 32; w += 64) hbits[w] = hk[pc.hadOff + w];
   if (gl_SubgroupID == 0u) {
     float s = 0.0;
     for (uint l = gl_SubgroupInvocationID; l < K; l += gl_SubgroupSize) s += rowSq[l];

@@ -9,6 +9,7 @@
 // (hadk.comp: it is linear), so the K rows run in parallel instead of one workgroup doing all.
 layout(local_size_x = 256) in;
 layout(constant_id = 0) const uint MAXP = 4096;
+layout(constant_id = 1) const uint MAXHS = 1024;  // heads x splits (mode 3)
 layout(std430, binding = 1) readonly buffer Src { float src[]; };
 layout(std430, binding = 2) readonly buffer Norms { float norms[]; };
 layout(std430, binding = 4) writeonly buffer Work { float work[]; };
@@ -29,6 +30,7 @@ shared float red[256];
 
 void main() {
   uint t = gl_LocalInvocationID.x, P2 = pc.P, base = gl_WorkGroupID.x * P2;
+  if (pc.mode == 3u) mergeWeights(pc.n / pc.headDim, pc.splits, pc.headDim);
   float ss = 0.0;
   for (uint i = t; i < P2; i += 256) {
     float x = inputAt(base + i, pc.n, pc.mode, pc.splits, pc.headDim);

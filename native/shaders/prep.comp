@@ -9,10 +9,13 @@
 // with its scale and the sum of the codes in Params. quant 0: x goes to work[0..n) as float (final
 // norm). stage 1: src is hadk.comp's output (already normed and transformed): quantize only. The
 // vector stays in shared memory; reductions are subgroup sums then one pass over the subgroups'
-// partials (the same order every time). The order of operations follows docs/model-format.md
+// partials (the same order every time). One workgroup of up to 1024 invocations: the latency of its
+// strided loops is the cost. The order of operations follows docs/model-format.md
 // (float32 here, float64 on the CPU).
-layout(local_size_x = 256) in;
+layout(local_size_x_id = 1) in;
 layout(constant_id = 0) const uint MAXN = 4096;  // widest input: the vector stays in shared memory
+layout(constant_id = 1) const uint NT = 256;     // invocations (the device's most, up to 1024; >= 256)
+layout(constant_id = 2) const uint MAXHS = 1024; // heads x splits (mode 3)
 layout(std430, binding = 0) buffer Params { uint pos; uint token; float scale; int xsum; } P;
 layout(std430, binding = 1) readonly buffer Src { float src[]; };
 layout(std430, binding = 2) readonly buffer Norms { float norms[]; };
@@ -34,9 +37,9 @@ layout(push_constant) uniform Push {
 #include "input.glsl"
 
 shared float xs[MAXN];
-shared float redf[256];
-shared int redi[256];
-shared int sumi[256];
+shared float redf[NT];
+shared int redi[NT];
+shared int sumi[NT];
 
 float sumAll(float v) {
   v = subgroupAdd(v);
@@ -76,9 +79,9 @@ void topHalf(uint n) {
   uint t = gl_LocalInvocationID.x;
   uint prefix = 0u, prefixMask = 0u, need = n / 2;
   for (int shift = 24; shift >= 0; shift -= 8) {
-    redi[t] = 0;
+    redi[t] = 0;  // the 256 bins of this pass (NT >= 256)
     barrier();
-    for (uint i = t; i < n; i += 256) {
+    for (uint i = t; i < n; i += NT) {
       uint k = floatBitsToUint(abs(xs[i]));
       if ((k & prefixMask) == prefix) atomicAdd(redi[(k >> uint(shift)) & 255u], 1);
     }
@@ -103,14 +106,14 @@ void topHalf(uint n) {
     barrier();
   }
   // prefix: the K-th largest key; keep every larger key and the first `need` equal ones.
-  uint chunk = (n + 255) / 256, b = min(n, t * chunk), e = min(n, b + chunk);
+  uint chunk = (n + NT - 1) / NT, b = min(n, t * chunk), e = min(n, b + chunk);
   int eq = 0;
   for (uint i = b; i < e; i++) eq += floatBitsToUint(abs(xs[i])) == prefix ? 1 : 0;
   redi[t] = eq;
   barrier();
   if (t == 0u) {
     int run = 0;
-    for (uint j = 0; j < 256u; j++) {
+    for (uint j = 0; j < NT; j++) {
       int c = redi[j];
       redi[j] = run;
       run += c;
@@ -128,8 +131,9 @@ void topHalf(uint n) {
 void main() {
   uint t = gl_LocalInvocationID.x;
   uint n = pc.n;
+  if (pc.mode == 3u && pc.stage == 0u) mergeWeights(pc.n / pc.headDim, pc.splits, pc.headDim);
   float ss = 0.0;
-  for (uint i = t; i < n; i += 256) {
+  for (uint i = t; i < n; i += NT) {
     float x = inputAt(i, n, pc.stage == 1u ? 0u : pc.mode, pc.splits, pc.headDim);
     xs[i] = x;
     ss += x * x;
@@ -137,25 +141,25 @@ void main() {
   if (pc.stage == 0u) {
     ss = sumAll(ss);
     float inv = 1.0 / sqrt(ss / float(n) + pc.eps);
-    for (uint i = t; i < n; i += 256) xs[i] = xs[i] * inv * norms[pc.normOff + i];
+    for (uint i = t; i < n; i += NT) xs[i] = xs[i] * inv * norms[pc.normOff + i];
   }
   barrier();
 
   if (pc.quant == 0u) {
-    for (uint i = t; i < n; i += 256) work[i] = xs[i];
+    for (uint i = t; i < n; i += NT) work[i] = xs[i];
     return;
   }
   float a, d, lo, hi;
   if (pc.quant == 1u || pc.quant == 3u) {
     float g = 0.0;
-    for (uint i = t; i < n; i += 256) g = max(g, abs(xs[i]));
+    for (uint i = t; i < n; i += NT) g = max(g, abs(xs[i]));
     g = maxAll(g);
     a = 127.0; d = g + 1e-5; lo = -128.0; hi = 127.0;
     if (t == 0u) P.scale = g / 127.0;
     if (pc.quant == 3u) topHalf(n);  // after the absmax of the whole row
   } else {
     float s = 0.0;
-    for (uint i = t; i < n; i += 256) s += abs(xs[i]);
+    for (uint i = t; i < n; i += NT) s += abs(xs[i]);
     float b = sumAll(s) / float(n);
     a = sqrt(7.0); d = b + 1e-5; lo = -8.0; hi = 7.0;
     if (t == 0u) P.scale = b / sqrt(7.0);
@@ -163,7 +167,7 @@ void main() {
   // One 16-column word k per iteration: 8 uint32 of biased code pairs (see gemv.comp).
   int qsum = 0;
   uint nv = pc.nv;
-  for (uint k = t; k < 4 * nv; k += 256) {
+  for (uint k = t; k < 4 * nv; k += NT) {
     uint bc[16];
     for (uint m = 0; m < 16; m++) {
       uint i = 16 * k + m;

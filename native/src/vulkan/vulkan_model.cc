@@ -60,7 +60,10 @@ Model::Model(const Config& c, const std::vector<LayerIn>& layers, const float* n
     throw std::invalid_argument("vulkan: inconsistent model configuration");
   const VkPhysicalDeviceLimits& lim = ctx_->properties().limits;
   const size_t maxN = std::max({d, attn, F});
-  if (maxN * 4 + 4096 > lim.maxComputeSharedMemorySize || d * 4 + 1024 > lim.maxComputeSharedMemorySize ||
+  // prep.comp: one workgroup of as many invocations as the device allows (up to 1024).
+  const uint32_t prepThreads = std::min<uint32_t>({1024u, lim.maxComputeWorkGroupInvocations, lim.maxComputeWorkGroupSize[0]});
+  constexpr size_t kMaxHeadSplits = 1024;  // the attention merge's weights in shared memory
+  if (maxN * 4 + prepThreads * 12 + kMaxHeadSplits * 4 + 1024 > lim.maxComputeSharedMemorySize || d * 4 + 1024 > lim.maxComputeSharedMemorySize ||
       3 * hd * 4 + 2048 > lim.maxComputeSharedMemorySize)
     throw std::invalid_argument("vulkan: the model's widths need more shared memory than this device has (" + std::to_string(lim.maxComputeSharedMemorySize) + " bytes)");
   if (lim.maxComputeWorkGroupInvocations < 256) throw std::invalid_argument("vulkan: the device runs fewer than 256 invocations per workgroup");
@@ -177,6 +180,8 @@ Model::Model(const Config& c, const std::vector<LayerIn>& layers, const float* n
   const size_t splits = c.attentionSplits ? c.attentionSplits
                         : ctx_->properties().deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU ? 1
                                                                                         : std::max<size_t>(1, std::min<size_t>(16, 128 / c.heads));
+  if (c.heads * splits > kMaxHeadSplits)
+    throw std::invalid_argument("vulkan: " + std::to_string(c.heads) + " heads x " + std::to_string(splits) + " attention splits exceed " + std::to_string(kMaxHeadSplits));
   Buffer& partials = deviceBuffer(c.heads * splits * (2 + hd) * 4, "attention partials");
   Buffer& logits = deviceBuffer(c.vocab * 4, "logits");
   std::vector<size_t> kIdx(L), vIdx(L);
@@ -191,9 +196,9 @@ Model::Model(const Config& c, const std::vector<LayerIn>& layers, const float* n
 
   // Pipelines (specialization constant 0: the size of the shared array).
   VkPipeline pEmbed = x.pipeline(spirv::embed, sizeof(spirv::embed), {});
-  VkPipeline pPrep = x.pipeline(spirv::prep, sizeof(spirv::prep), {u32(maxN, "width")});
+  VkPipeline pPrep = x.pipeline(spirv::prep, sizeof(spirv::prep), {u32(maxN, "width"), prepThreads, u32(kMaxHeadSplits, "heads")});
   VkPipeline pGemv = x.pipeline(spirv::gemv, sizeof(spirv::gemv), {});
-  VkPipeline pHadp = c.hadamard ? x.pipeline(spirv::hadp, sizeof(spirv::hadp), {u32(std::max(hAttn.pow2, hFfn.pow2), "width")}) : VK_NULL_HANDLE;
+  VkPipeline pHadp = c.hadamard ? x.pipeline(spirv::hadp, sizeof(spirv::hadp), {u32(std::max(hAttn.pow2, hFfn.pow2), "width"), u32(kMaxHeadSplits, "heads")}) : VK_NULL_HANDLE;
   VkPipeline pHadk = x.pipeline(spirv::hadk, sizeof(spirv::hadk), {});
   VkPipeline pAttn = x.pipeline(spirv::attn, sizeof(spirv::attn), {u32(hd, "head_dim")});
   VkPipeline pHead = x.pipeline(spirv::head, sizeof(spirv::head), {u32(d, "hidden size")});
@@ -218,7 +223,7 @@ Model::Model(const Config& c, const std::vector<LayerIn>& layers, const float* n
     const uint32_t rpc[] = {u32(n, "width"), mode, u32(normOff, "norm offset"), u32(h->pow2, "width"), u32(splits, "splits"), u32(hd, "head_dim")};
     std::copy(std::begin(rpc), std::end(rpc), rows.push);
     out.push_back(rows);
-    Dispatch dp{pHadk, {params.buf, work.buf, hadBuf.buf, work2.buf, params.buf, rowSq.buf}, {}, u32((n + 255) / 256, "width"), kernel + 1};
+    Dispatch dp{pHadk, {params.buf, work.buf, hadBuf.buf, work2.buf, params.buf, rowSq.buf}, {}, u32((n + 63) / 64, "width"), kernel + 1};
     const uint32_t pc[] = {u32(n, "width"), static_cast<uint32_t>(h->K), u32(h->pow2, "width"), u32(hadOff, "Hadamard offset"),
                            bits(static_cast<float>(1 / std::sqrt(static_cast<double>(n)))), bits(eps)};
     std::copy(std::begin(pc), std::end(pc), dp.push);
