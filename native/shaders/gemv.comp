@@ -15,10 +15,11 @@
 // The activations are laid out plane-major: uvec4 s * NV + v holds A(4v + s / 2, 4 (s % 2) .. + 3)
 // (NV = uvec4s per row), so a subgroup's lanes read consecutive uvec4s.
 //
-// One row per subgroup (any subgroup size; the lanes stride over the row's uvec4s), subgroupAdd for
-// the row sum. Up to three row segments (q, k, v or gate, up) with their own alpha. add: y is added
+// R rows per subgroup (any subgroup size; the lanes stride over the rows' uvec4s and share the
+// activation loads between the R rows), subgroupAdd for the row sums. Up to three row segments (q, k, v or gate, up) with their own alpha. add: y is added
 // to out (the residual stream).
 layout(local_size_x = 256) in;
+layout(constant_id = 0) const uint R = 1;  // rows per subgroup
 layout(std430, binding = 0) readonly buffer Params { uint pos; uint token; float scale; int xsum; } P;
 layout(std430, binding = 1) readonly buffer Weights { uvec4 wt[]; };
 layout(std430, binding = 2) readonly buffer Xa { uvec4 xa[]; };
@@ -34,7 +35,7 @@ layout(push_constant) uniform Push {
   float alpha2;
   uint add;
   uint outOff;
-  uint rowsPerGroup;  // rows a workgroup starts with (256 / the subgroup size the host expects)
+  uint rowsPerGroup;  // rows a workgroup takes (R * 256 / the subgroup size the host expects)
 } pc;
 
 uint dot16(uint w, uvec4 a0, uvec4 a1) {
@@ -47,25 +48,33 @@ void main() {
   uint nv = pc.nv;
   uint end = min(pc.rows, (gl_WorkGroupID.x + 1) * pc.rowsPerGroup);
   // A subgroup count other than the host's guess still covers every row of the workgroup's range.
-  for (uint row = gl_WorkGroupID.x * pc.rowsPerGroup + gl_SubgroupID; row < end; row += gl_NumSubgroups) {
-    uint base = pc.wOff + row * nv;
-    int acc = 0, codes = 0;
+  for (uint row0 = gl_WorkGroupID.x * pc.rowsPerGroup + gl_SubgroupID * R; row0 < end; row0 += gl_NumSubgroups * R) {
+    int acc[R], codes[R];
+    for (uint r = 0; r < R; r++) acc[r] = codes[r] = 0;
     for (uint v = gl_SubgroupInvocationID; v < nv; v += gl_SubgroupSize) {
-      uvec4 w = wt[base + v];
-      uint hi = dot16(w.x, xa[v], xa[nv + v]) >> 16;
-      hi += dot16(w.y, xa[2 * nv + v], xa[3 * nv + v]) >> 16;
-      hi += dot16(w.z, xa[4 * nv + v], xa[5 * nv + v]) >> 16;
-      hi += dot16(w.w, xa[6 * nv + v], xa[7 * nv + v]) >> 16;
-      acc += int(hi);
-      codes += bitCount(w.x) + bitCount(w.x & 0xAAAAAAAAu) + bitCount(w.y) + bitCount(w.y & 0xAAAAAAAAu) + bitCount(w.z) + bitCount(w.z & 0xAAAAAAAAu) +
-               bitCount(w.w) + bitCount(w.w & 0xAAAAAAAAu);
+      uvec4 a[8];
+      for (uint s = 0; s < 8; s++) a[s] = xa[s * nv + v];
+      for (uint r = 0; r < R; r++) {
+        // Rows past the end read row 0's words (in range) and are not written.
+        uvec4 w = wt[pc.wOff + (row0 + r < end ? row0 + r : 0u) * nv + v];
+        uint hi = dot16(w.x, a[0], a[1]) >> 16;
+        hi += dot16(w.y, a[2], a[3]) >> 16;
+        hi += dot16(w.z, a[4], a[5]) >> 16;
+        hi += dot16(w.w, a[6], a[7]) >> 16;
+        acc[r] += int(hi);
+        codes[r] += bitCount(w.x) + bitCount(w.x & 0xAAAAAAAAu) + bitCount(w.y) + bitCount(w.y & 0xAAAAAAAAu) + bitCount(w.z) +
+                    bitCount(w.z & 0xAAAAAAAAu) + bitCount(w.w) + bitCount(w.w & 0xAAAAAAAAu);
+      }
     }
-    int s = subgroupAdd(acc - 128 * codes);
-    if (subgroupElect()) {
-      float alpha = row < pc.seg1 ? pc.alpha0 : row < pc.seg2 ? pc.alpha1 : pc.alpha2;
-      float v = float(s - P.xsum) * (P.scale * alpha);
-      if (pc.add != 0u) y[pc.outOff + row] += v;
-      else y[pc.outOff + row] = v;
+    for (uint r = 0; r < R; r++) {
+      int s = subgroupAdd(acc[r] - 128 * codes[r]);
+      uint row = row0 + r;
+      if (subgroupElect() && row < end) {
+        float alpha = row < pc.seg1 ? pc.alpha0 : row < pc.seg2 ? pc.alpha1 : pc.alpha2;
+        float v = float(s - P.xsum) * (P.scale * alpha);
+        if (pc.add != 0u) y[pc.outOff + row] += v;
+        else y[pc.outOff + row] = v;
+      }
     }
   }
 }

@@ -137,6 +137,24 @@ describe('vulkan backend', () => {
     }
   });
 
+  // Several rows per subgroup in the GEMV; row counts (80, 40, 48) that leave a partial last group.
+  gpu('GEMV with 2 and 4 rows per subgroup', () => {
+    const weights = randomModelWeights(SHAPES[2][1], 17);
+    for (const gemvRows of [2, 4]) {
+      const vk = new VulkanModel(weights, { scheme: 'v2-a8', kvBits: 16, gemvRows });
+      const cpu = new NativeCpuModel(weights, { scheme: 'v2-a8', kvBits: 16, threads: 1, lmHead: 'full' });
+      try {
+        const r = race(vk, cpu, [BOS, 5, 6, 7], 4);
+        expect(r.got).toEqual(r.want);
+        expect(r.diff).toBeLessThan(FLIP);
+        outcomes.push({ name: `gemvRows ${gemvRows}`, strict: r.diff < STRICT });
+      } finally {
+        vk.dispose();
+      }
+    }
+    expect(() => new VulkanModel(weights, { scheme: 'b1.58', kvBits: 16, gemvRows: 3 })).toThrow(/gemvRows must be 1, 2 or 4/);
+  });
+
   gpu('runs as the engine device vulkan: the same greedy text as the native CPU engine', async () => {
     const model = await writeTempModel(testConfig({ hiddenSize: 48, numHeads: 4, numKvHeads: 2, headDim: 12, intermediateSize: 80 }), 3);
     try {

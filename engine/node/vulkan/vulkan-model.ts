@@ -59,6 +59,8 @@ export interface VulkanOptions extends VulkanRunRequest {
   profile?: boolean;
   /** Workgroups per attention head over ranges of positions, 1..64 (default: chosen for the device). Tests. */
   attentionSplits?: number;
+  /** Rows per subgroup in the ternary GEMV: 1, 2 or 4 (default: chosen for the device). Tests, benchmarks. */
+  gemvRows?: number;
 }
 
 export class VulkanModel {
@@ -86,6 +88,7 @@ export class VulkanModel {
       hadamard: schemeUsesHadamard(opts.scheme),
       profile: opts.profile ?? false,
       attentionSplits: opts.attentionSplits,
+      gemvRows: opts.gemvRows,
     };
     this.handle = new Ctor(spec, run);
     this.scheme = opts.scheme;

@@ -67,8 +67,9 @@ Model::Model(const Config& c, const std::vector<LayerIn>& layers, const float* n
       3 * hd * 4 + 2048 > lim.maxComputeSharedMemorySize)
     throw std::invalid_argument("vulkan: the model's widths need more shared memory than this device has (" + std::to_string(lim.maxComputeSharedMemorySize) + " bytes)");
   if (lim.maxComputeWorkGroupInvocations < 256) throw std::invalid_argument("vulkan: the device runs fewer than 256 invocations per workgroup");
-  // gemv.comp: one row per subgroup, a workgroup of 256 invocations starts with 256 / subgroup size rows.
-  const size_t gemvRows = std::max<size_t>(1, 256 / ctx_->subgroupSize());
+  // gemv.comp: R rows per subgroup, a workgroup of 256 invocations takes R * 256 / subgroup size rows.
+  const uint32_t rowsPerSubgroup = c.gemvRows ? c.gemvRows : 1;
+  const size_t gemvRows = rowsPerSubgroup * std::max<size_t>(1, 256 / ctx_->subgroupSize());
   if ((c.vocab + 7) / 8 > lim.maxComputeWorkGroupCount[0] || (2 * F + gemvRows - 1) / gemvRows > lim.maxComputeWorkGroupCount[0])
     throw std::invalid_argument("vulkan: vocabulary or FFN too large for one dispatch on this device");
 
@@ -197,7 +198,7 @@ Model::Model(const Config& c, const std::vector<LayerIn>& layers, const float* n
   // Pipelines (specialization constant 0: the size of the shared array).
   VkPipeline pEmbed = x.pipeline(spirv::embed, sizeof(spirv::embed), {});
   VkPipeline pPrep = x.pipeline(spirv::prep, sizeof(spirv::prep), {u32(maxN, "width"), prepThreads, u32(kMaxHeadSplits, "heads")});
-  VkPipeline pGemv = x.pipeline(spirv::gemv, sizeof(spirv::gemv), {});
+  VkPipeline pGemv = x.pipeline(spirv::gemv, sizeof(spirv::gemv), {rowsPerSubgroup});
   VkPipeline pHadp = c.hadamard ? x.pipeline(spirv::hadp, sizeof(spirv::hadp), {u32(std::max(hAttn.pow2, hFfn.pow2), "width"), u32(kMaxHeadSplits, "heads")}) : VK_NULL_HANDLE;
   VkPipeline pHadk = x.pipeline(spirv::hadk, sizeof(spirv::hadk), {});
   VkPipeline pAttn = x.pipeline(spirv::attn, sizeof(spirv::attn), {u32(hd, "head_dim")});

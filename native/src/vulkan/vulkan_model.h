@@ -29,6 +29,8 @@ struct Config {
   bool profile = false;
   /** Workgroups per attention head, over ranges of positions (0: chosen for the device). */
   size_t attentionSplits = 0;
+  /** Rows per subgroup in the ternary GEMV (1, 2 or 4; 0: the default). */
+  uint32_t gemvRows = 0;
 };
 
 struct LinearIn {
