@@ -1,7 +1,6 @@
 #version 450
 #extension GL_KHR_shader_subgroup_basic : require
 #extension GL_KHR_shader_subgroup_arithmetic : require
-#extension GL_GOOGLE_include_directive : require
 // Ternary GEMV with exact integer sums: y[r] = (sum_c code(r, c) * a[c] - sum_c a[c]) * scale * alpha,
 // code = w + 1 in {0, 1, 2}: the packed layout of docs/model-format.md read as uvec4s of 64 columns
 // (rows padded to whole uvec4s with code 1). Code m of a word (bits 2m) is column 16k + m.
@@ -19,26 +18,12 @@
 // R rows per subgroup (any subgroup size; the lanes stride over the rows' uvec4s and share the
 // activation loads between the R rows), subgroupAdd for the row sums. Up to three row segments (q, k, v or gate, up) with their own alpha. add: y is added
 // to out (the residual stream).
-//
-// Tail (tn > 0): the last workgroup to finish (a counter in `counter`, reset by it) prepares the
-// next site's input from this dispatch's output (prep.glsl: norm and quantizer, no Hadamard):
-// one dispatch and pipeline barrier fewer per site. Every workgroup makes its writes visible
-// (memoryBarrierBuffer; out and the tail's view of it are coherent, so the tail reads them from L2,
-// not from a stale L1) before it counts itself; every other one has read xa and P before that, so
-// the tail may overwrite them.
 layout(local_size_x = 256) in;
 layout(constant_id = 0) const uint R = 1;  // rows per subgroup
-layout(constant_id = 1) const uint MAXN = 4096;
-const uint NT = 256;
-const uint MAXHS = 1;  // the tail never merges attention partials
-layout(std430, binding = 0) buffer Params { uint pos; uint token; float scale; int xsum; } P;
+layout(std430, binding = 0) readonly buffer Params { uint pos; uint token; float scale; int xsum; } P;
 layout(std430, binding = 1) readonly buffer Weights { uvec4 wt[]; };
-layout(std430, binding = 2) buffer Xa { uvec4 xa[]; };  // not coherent: read through L1 (only the next dispatch reads the tail's)
-layout(std430, binding = 3) coherent buffer Out { float y[]; };
-layout(std430, binding = 4) writeonly buffer Work { float work[]; };
-layout(std430, binding = 5) coherent readonly buffer Src { float src[]; };  // the tail's input: out's buffer
-layout(std430, binding = 6) readonly buffer Norms { float norms[]; };
-layout(std430, binding = 7) coherent buffer Counter { uint counter; };
+layout(std430, binding = 2) readonly buffer Xa { uvec4 xa[]; };
+layout(std430, binding = 3) buffer Out { float y[]; };
 layout(push_constant) uniform Push {
   uint rows;
   uint nv;     // uvec4s per row (columns / 64, padded)
@@ -49,17 +34,9 @@ layout(push_constant) uniform Push {
   float alpha1;
   float alpha2;
   uint add;
+  uint outOff;
   uint rowsPerGroup;  // rows a workgroup takes (R * 256 / the subgroup size the host expects)
-  uint tn;            // the tail's width (0: no tail)
-  uint tModeQuant;    // its input mode | quantizer << 8
-  uint tNormOff;
-  uint tNv;
-  float eps;
 } pc;
-
-#include "prep.glsl"
-
-shared bool lastShared;
 
 uint dot16(uint w, uvec4 a0, uvec4 a1) {
   const uint M = 0x00030003u;
@@ -95,18 +72,9 @@ void main() {
       if (subgroupElect() && row < end) {
         float alpha = row < pc.seg1 ? pc.alpha0 : row < pc.seg2 ? pc.alpha1 : pc.alpha2;
         float v = float(s - P.xsum) * (P.scale * alpha);
-        if (pc.add != 0u) y[row] += v;
-        else y[row] = v;
+        if (pc.add != 0u) y[pc.outOff + row] += v;
+        else y[pc.outOff + row] = v;
       }
     }
   }
-  if (pc.tn == 0u) return;
-  memoryBarrierBuffer();
-  barrier();
-  if (gl_LocalInvocationID.x == 0u) lastShared = atomicAdd(counter, 1u) == gl_NumWorkGroups.x - 1u;
-  barrier();
-  if (!lastShared) return;
-  memoryBarrierBuffer();
-  if (gl_LocalInvocationID.x == 0u) counter = 0u;
-  prepare(pc.tn, pc.tModeQuant & 255u, pc.tNormOff, pc.tModeQuant >> 8, pc.tNv, pc.eps, 1u, 1u, 0u);
 }

@@ -41,17 +41,15 @@ void packRows(const LinearIn& l, uint8_t* dst) {
   }
 }
 
-// Kernel kinds, for the per-kernel GPU times. A GEMV's time includes the next site's input that its
-// last workgroup prepares (gemv.comp's tail): W_o -> gate/up input, gate/up -> W_down input (no
-// Hadamard), W_down -> the next layer's q/k/v input; prep.qkv is layer 0's only. With the Hadamard
-// transform a site's input takes three dispatches: prep (norm weight + H_P butterflies per row of
-// H_K), hadamard (the H_K step), quant (the quantizer).
+// Kernel kinds, for the per-kernel GPU times.
+// With a Hadamard factor H_K (K > 1) a site's input takes three dispatches: prep (norm + Walsh-
+// Hadamard rows), hadamard (the H_K step over many workgroups), quant (the quantizer).
 enum Kernel {
-  kEmbed, kPrepQkv, kGemvQkv, kAttention, kPrepO, kHadO, kQuantO, kGemvO, kGemvGateUp, kPrepDown, kHadDown, kQuantDown, kGemvDown, kFinalNorm, kLmHead,
+  kEmbed, kPrepQkv, kGemvQkv, kAttention, kPrepO, kHadO, kQuantO, kGemvO, kPrepGateUp, kGemvGateUp, kPrepDown, kHadDown, kQuantDown, kGemvDown, kFinalNorm, kLmHead,
   kKernels
 };
-const char* const kKernelNames[kKernels] = {"embed",  "prep.qkv",    "gemv.qkv",  "attention",     "prep.o",     "hadamard.o", "quant.o",    "gemv.o",
-                                            "gemv.gateup", "prep.down", "hadamard.down", "quant.down", "gemv.down",  "final_norm", "lm_head"};
+const char* const kKernelNames[kKernels] = {"embed",       "prep.qkv",    "gemv.qkv",      "attention",  "prep.o",    "hadamard.o",   "quant.o",  "gemv.o",
+                                            "prep.gateup", "gemv.gateup", "prep.down",     "hadamard.down", "quant.down", "gemv.down", "final_norm", "lm_head"};
 
 }  // namespace
 
@@ -178,11 +176,6 @@ Model::Model(const Config& c, const std::vector<LayerIn>& layers, const float* n
   Buffer& work = deviceBuffer(maxN * 4, "scratch");
   Buffer& work2 = deviceBuffer(maxN * 4, "Hadamard output");
   Buffer& rowSq = deviceBuffer(128 * 4, "Hadamard row sums of squares");  // one per row of H_K (K <= 128)
-  Buffer& counter = deviceBuffer(16, "workgroup counter");  // gemv.comp's tail: zero between dispatches
-  {
-    const uint32_t zero[4] = {};
-    x.upload(counter, 0, zero, sizeof zero);
-  }
   // Attention runs as heads x splits workgroups over ranges of positions, merged by prep: by default
   // ~128 workgroups on a GPU, 1 split on a CPU implementation (SwiftShader: workgroups run on the cores).
   const size_t splits = c.attentionSplits ? c.attentionSplits
@@ -205,7 +198,7 @@ Model::Model(const Config& c, const std::vector<LayerIn>& layers, const float* n
   // Pipelines (specialization constant 0: the size of the shared array).
   VkPipeline pEmbed = x.pipeline(spirv::embed, sizeof(spirv::embed), {});
   VkPipeline pPrep = x.pipeline(spirv::prep, sizeof(spirv::prep), {u32(maxN, "width"), prepThreads, u32(kMaxHeadSplits, "heads")});
-  VkPipeline pGemv = x.pipeline(spirv::gemv, sizeof(spirv::gemv), {rowsPerSubgroup, u32(maxN, "width")});
+  VkPipeline pGemv = x.pipeline(spirv::gemv, sizeof(spirv::gemv), {rowsPerSubgroup});
   VkPipeline pHadp = c.hadamard ? x.pipeline(spirv::hadp, sizeof(spirv::hadp), {u32(std::max(hAttn.pow2, hFfn.pow2), "width"), u32(kMaxHeadSplits, "heads")}) : VK_NULL_HANDLE;
   VkPipeline pHadk = x.pipeline(spirv::hadk, sizeof(spirv::hadk), {});
   VkPipeline pAttn = x.pipeline(spirv::attn, sizeof(spirv::attn), {u32(hd, "head_dim")});
@@ -213,7 +206,7 @@ Model::Model(const Config& c, const std::vector<LayerIn>& layers, const float* n
 
   const float eps = static_cast<float>(c.eps);
   const auto prep = [&](int kernel, Buffer& src, uint32_t n, uint32_t mode, size_t normOff, uint32_t quant, uint32_t stage = 0) {
-    Dispatch dp{pPrep, {params.buf, params.buf, xq.buf, params.buf, work.buf, src.buf, normBuf.buf}, {}, 1, kernel};
+    Dispatch dp{pPrep, {params.buf, src.buf, normBuf.buf, hadBuf.buf, work.buf, xq.buf}, {}, 1, kernel};
     const uint32_t pc[] = {n, mode, u32(normOff, "norm offset"), quant, u32(vecsOf(n), "width"), bits(eps), u32(splits, "splits"), u32(hd, "head_dim"), stage};
     std::copy(std::begin(pc), std::end(pc), dp.push);
     return dp;
@@ -238,18 +231,10 @@ Model::Model(const Config& c, const std::vector<LayerIn>& layers, const float* n
     out.push_back(dp);
     out.push_back(prep(kernel + 2, work2, u32(n, "width"), 0, 0, quant, 1));
   };
-  // The next site's input, prepared by the GEMV's last workgroup from its output (n = 0: none).
-  struct Tail {
-    size_t n = 0;
-    uint32_t mode = 0, quant = 0;
-    size_t normOff = 0;
-  };
-  const auto gemv = [&](int kernel, Buffer& w, size_t wOff, size_t rows, size_t cols, Buffer& out, bool add, size_t seg1, size_t seg2, double a0, double a1, double a2,
-                        Tail tail = {}) {
-    Dispatch dp{pGemv, {params.buf, w.buf, xq.buf, out.buf, work.buf, out.buf, normBuf.buf, counter.buf}, {}, u32((rows + gemvRows - 1) / gemvRows, "rows"), kernel};
+  const auto gemv = [&](int kernel, Buffer& w, size_t wOff, size_t rows, size_t cols, Buffer& out, bool add, size_t seg1, size_t seg2, double a0, double a1, double a2) {
+    Dispatch dp{pGemv, {params.buf, w.buf, xq.buf, out.buf}, {}, u32((rows + gemvRows - 1) / gemvRows, "rows"), kernel};
     const uint32_t pc[] = {u32(rows, "rows"), u32(vecsOf(cols), "cols"), u32(wOff / 4, "weight offset"), u32(seg1, "rows"), u32(seg2, "rows"),
-                           bits(static_cast<float>(a0)), bits(static_cast<float>(a1)), bits(static_cast<float>(a2)), add ? 1u : 0u, u32(gemvRows, "rows"),
-                           u32(tail.n, "width"), tail.mode | tail.quant << 8, u32(tail.normOff, "norm offset"), u32(vecsOf(tail.n), "width"), bits(eps)};
+                           bits(static_cast<float>(a0)), bits(static_cast<float>(a1)), bits(static_cast<float>(a2)), add ? 1u : 0u, 0u, u32(gemvRows, "rows")};
     std::copy(std::begin(pc), std::end(pc), dp.push);
     return dp;
   };
@@ -265,8 +250,7 @@ Model::Model(const Config& c, const std::vector<LayerIn>& layers, const float* n
     const LayerIn& l = layers[li];
     Buffer& w = owned_[weightIdx[li]];
     const size_t nb = li * perLayer;
-    // The q, k, v input: its own dispatch for layer 0, the tail of the previous layer's W_down after.
-    if (li == 0) list.push_back(prep(kPrepQkv, hidden, u32(d, "d"), 0, nb, q0));
+    list.push_back(prep(kPrepQkv, hidden, u32(d, "d"), 0, nb, q0));
     list.push_back(gemv(kGemvQkv, w, 0, attn + 2 * kvw, d, qkv, false, attn, attn + kvw, l.q.alpha, l.k.alpha, l.v.alpha));
     {
       Dispatch dp{pAttn, {params.buf, qkv.buf, owned_[kIdx[li]].buf, owned_[vIdx[li]].buf, params.buf, partials.buf, ropeBuf.buf}, {}, u32(c.heads * splits, "heads"),
@@ -277,17 +261,11 @@ Model::Model(const Config& c, const std::vector<LayerIn>& layers, const float* n
       list.push_back(dp);
     }
     siteInput(list, kPrepO, partials, attn, 3, nb + d, q1, c.hadamard ? &hAttn : nullptr, 0);
-    list.push_back(gemv(kGemvO, w, offO, d, attn, hidden, true, d, d, l.o.alpha, l.o.alpha, l.o.alpha, {d, 0, q2, nb + d + attn}));
-    const uint32_t glu = c.relu2 ? 1 : 2;
-    if (c.hadamard) {
-      list.push_back(gemv(kGemvGateUp, w, offGU, 2 * F, d, gu, false, F, 2 * F, l.gate.alpha, l.up.alpha, l.up.alpha));
-      siteInput(list, kPrepDown, gu, F, glu, nb + 2 * d + attn, q3, &hFfn, ffnHadOff);
-    } else {
-      list.push_back(gemv(kGemvGateUp, w, offGU, 2 * F, d, gu, false, F, 2 * F, l.gate.alpha, l.up.alpha, l.up.alpha, {F, glu, q3, nb + 2 * d + attn}));
-    }
-    Tail next;
-    if (li + 1 < L) next = {d, 0, q0, (li + 1) * perLayer};
-    list.push_back(gemv(kGemvDown, w, offDown, d, F, hidden, true, d, d, l.down.alpha, l.down.alpha, l.down.alpha, next));
+    list.push_back(gemv(kGemvO, w, offO, d, attn, hidden, true, d, d, l.o.alpha, l.o.alpha, l.o.alpha));
+    list.push_back(prep(kPrepGateUp, hidden, u32(d, "d"), 0, nb + d + attn, q2));
+    list.push_back(gemv(kGemvGateUp, w, offGU, 2 * F, d, gu, false, F, 2 * F, l.gate.alpha, l.up.alpha, l.up.alpha));
+    siteInput(list, kPrepDown, gu, F, c.relu2 ? 1 : 2, nb + 2 * d + attn, q3, c.hadamard ? &hFfn : nullptr, ffnHadOff);
+    list.push_back(gemv(kGemvDown, w, offDown, d, F, hidden, true, d, d, l.down.alpha, l.down.alpha, l.down.alpha));
   }
   list.push_back(prep(kFinalNorm, hidden, u32(d, "d"), 0, L * perLayer, 0));
   {

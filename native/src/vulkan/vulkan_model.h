@@ -1,11 +1,9 @@
 // The Vulkan decode backend: the forward pass of docs/model-format.md on compute shaders
 // (native/shaders). Weights are uploaded once; the KV cache lives on the GPU; a decode step is one
-// pre-recorded command buffer submitted once with one fence wait: the embedding; per layer the
-// q/k/v GEMV, attention, the W_o input (attention merge, norm, quantizer; with the Hadamard
-// transform three dispatches), the W_o GEMV, the gate+up GEMV, the W_down input where it has a
-// Hadamard transform (three dispatches), the W_down GEMV; the final norm and the F16 LM head. The
-// other site inputs (norm + quantizer) run in the last workgroup of the GEMV before them. The
-// position and the token id come from a small buffer the command buffer copies in first.
+// pre-recorded command buffer (embedding; per layer 4 prepare dispatches (norm, Hadamard,
+// quantizer; two more per site with an H_K factor), 4 ternary GEMVs and one attention dispatch;
+// the final norm and the F16 LM head) submitted once with one fence wait; the position and the
+// token id come from a small buffer the command buffer copies in first.
 // Float32 throughout (the CPU backend quantizes from float64), integer ternary sums (exact).
 #pragma once
 #include "context.h"
