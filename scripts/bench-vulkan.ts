@@ -6,7 +6,8 @@
 //
 //   npx tsx scripts/bench-vulkan.ts --model DIR [--schemes b1.58,v2-a4] [--prompt-tokens 64]
 //       [--gen-tokens 64] [--verify 8] [--bandwidth 3284] [--threads N] [--no-profile]
-//       [--gemv-rows 1,2,4]   (GEMV variants timed one after the other; profile and verify use the first)
+//       [--gemv-rows 1,2,4] [--attention-splits 6,16]   (variants timed one after the other; profile
+//       and verify use the first of each)
 import { parseArgs } from 'node:util';
 import { argmax } from '../engine/common/reference.js';
 import { seededRandom } from '../engine/common/sampling.js';
@@ -26,6 +27,7 @@ const { values } = parseArgs({
     threads: { type: 'string' },
     'no-profile': { type: 'boolean', default: false },
     'gemv-rows': { type: 'string' },
+    'attention-splits': { type: 'string' },
   },
   strict: true,
 });
@@ -35,7 +37,10 @@ const G = Number(values['gen-tokens']);
 const V = Number(values.verify);
 const bw = Number(values.bandwidth);
 const fmt = (x: number, d = 2) => x.toFixed(d);
-const gemvRows = values['gemv-rows'] ? values['gemv-rows'].split(',').map(Number) : [undefined];
+const list = (v: string | undefined) => (v ? v.split(',').map(Number) : [undefined]);
+const variants = list(values['gemv-rows']).flatMap((gemvRows) => list(values['attention-splits']).map((attentionSplits) => ({ gemvRows, attentionSplits })));
+const describe = (v: (typeof variants)[number]) =>
+  [v.gemvRows && `GEMV rows per subgroup ${v.gemvRows}`, v.attentionSplits && `attention splits ${v.attentionSplits}`].filter(Boolean).join(', ');
 
 const t0 = performance.now();
 const { weights } = await loadModelDir(values.model);
@@ -45,10 +50,10 @@ const prompt = Array.from({ length: P }, () => Math.floor(random() * Math.min(25
 
 for (const scheme of values.schemes.split(',') as Scheme[]) {
   let tokens: number[] = [];
-  for (const rows of gemvRows) {
+  for (const v of variants) {
     const tl = performance.now();
-    const vk = new VulkanModel(weights, { scheme, kvBits: 16, gemvRows: rows });
-    console.log(`\n${scheme}${rows ? ` (GEMV rows per subgroup ${rows})` : ''}: ${vk.device.name} (${vk.device.type}), upload ${fmt((performance.now() - tl) / 1000, 1)} s, ${fmt(vk.weightBytesPerToken / 1e9, 3)} GB of weights per token`);
+    const vk = new VulkanModel(weights, { scheme, kvBits: 16, ...v });
+    console.log(`\n${scheme}${describe(v) ? ` (${describe(v)})` : ''}: ${vk.device.name} (${vk.device.type}), upload ${fmt((performance.now() - tl) / 1000, 1)} s, ${fmt(vk.weightBytesPerToken / 1e9, 3)} GB of weights per token`);
     // Warm-up (first submissions), then the timed run.
     vk.forward(prompt.slice(0, 4));
     for (let i = 0; i < 3; i++) vk.forward([1]);
@@ -84,7 +89,7 @@ for (const scheme of values.schemes.split(',') as Scheme[]) {
   }
 
   if (!values['no-profile']) {
-    const vp = new VulkanModel(weights, { scheme, kvBits: 16, profile: true, gemvRows: gemvRows[0] });
+    const vp = new VulkanModel(weights, { scheme, kvBits: 16, profile: true, ...variants[0] });
     vp.forward(prompt);
     const p0 = vp.gpuTimes();
     let x = tokens[0];
@@ -99,7 +104,7 @@ for (const scheme of values.schemes.split(',') as Scheme[]) {
 
   if (V > 0) {
     const cpu = new NativeCpuModel(weights, { scheme, kvBits: 16, threads: values.threads ? Number(values.threads) : undefined, lmHead: 'full' });
-    const vv = new VulkanModel(weights, { scheme, kvBits: 16, gemvRows: gemvRows[0] });
+    const vv = new VulkanModel(weights, { scheme, kvBits: 16, ...variants[0] });
     let ids = prompt.slice(0, 16);
     let maxDiff = 0;
     let maxAbs = 0;

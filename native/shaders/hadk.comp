@@ -35,11 +35,22 @@ void main() {
   uint o = gl_GlobalInvocationID.x;
   if (o >= pc.n) return;
   uint i = o / pc.P, j = o % pc.P;
-  float s = 0.0;
-  for (uint l = 0; l < K; l++) {
-    uint bit = i * K + l;
-    float v = x[l * pc.P + j];
-    s += ((hbits[bit >> 5] >> (bit & 31u)) & 1u) != 0u ? -v : v;
+  // Four independent partial sums, so the loads of x are not serialised behind one accumulator.
+  float s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
+  uint l = 0, row = i * K, P2 = pc.P;
+  for (; l + 4 <= K; l += 4) {
+    float v0 = x[l * P2 + j], v1 = x[(l + 1) * P2 + j], v2 = x[(l + 2) * P2 + j], v3 = x[(l + 3) * P2 + j];
+    uint b = row + l;
+    s0 += ((hbits[b >> 5] >> (b & 31u)) & 1u) != 0u ? -v0 : v0;
+    s1 += ((hbits[(b + 1) >> 5] >> ((b + 1) & 31u)) & 1u) != 0u ? -v1 : v1;
+    s2 += ((hbits[(b + 2) >> 5] >> ((b + 2) & 31u)) & 1u) != 0u ? -v2 : v2;
+    s3 += ((hbits[(b + 3) >> 5] >> ((b + 3) & 31u)) & 1u) != 0u ? -v3 : v3;
   }
+  for (; l < K; l++) {
+    float v = x[l * P2 + j];
+    uint b = row + l;
+    s0 += ((hbits[b >> 5] >> (b & 31u)) & 1u) != 0u ? -v : v;
+  }
+  float s = (s0 + s1) + (s2 + s3);
   y[o] = s * scaleShared;
 }

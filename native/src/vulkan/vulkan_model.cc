@@ -353,8 +353,11 @@ void Model::record(std::vector<Dispatch>& list, VkBuffer params, VkBuffer logits
     f.vkCmdBindDescriptorSets(cmd_, VK_PIPELINE_BIND_POINT_COMPUTE, x.pipelineLayout(), 0, 1, &sets[i], 0, nullptr);
     f.vkCmdPushConstants(cmd_, x.pipelineLayout(), VK_SHADER_STAGE_COMPUTE_BIT, 0, kPushBytes, dp.push);
     f.vkCmdDispatch(cmd_, dp.groups, 1, 1);
-    barrier(VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
-            VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_READ_BIT);
+    // Every dispatch depends on the one before; only the last one's output (logits) goes to a copy.
+    if (i + 1 < list.size())
+      barrier(VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT);
+    else
+      barrier(VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_READ_BIT);
     if (queries_ && c_.profile) {
       f.vkCmdWriteTimestamp(cmd_, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, queries_, static_cast<uint32_t>(i + 1));
       queryKernel_[i + 1] = dp.kernel;
