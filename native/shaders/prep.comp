@@ -149,35 +149,32 @@ void main() {
     for (uint i = t; i < n; i += NT) work[i] = xs[i];
     return;
   }
-  float a, d, lo, hi;
+  float a, d, qmin, qmax;
   if (pc.quant == 1u || pc.quant == 3u) {
     float g = 0.0;
     for (uint i = t; i < n; i += NT) g = max(g, abs(xs[i]));
     g = maxAll(g);
-    a = 127.0; d = g + 1e-5; lo = -128.0; hi = 127.0;
+    a = 127.0; d = g + 1e-5; qmin = -128.0; qmax = 127.0;
     if (t == 0u) P.scale = g / 127.0;
     if (pc.quant == 3u) topHalf(n);  // after the absmax of the whole row
   } else {
     float s = 0.0;
     for (uint i = t; i < n; i += NT) s += abs(xs[i]);
     float b = sumAll(s) / float(n);
-    a = sqrt(7.0); d = b + 1e-5; lo = -8.0; hi = 7.0;
+    a = sqrt(7.0); d = b + 1e-5; qmin = -8.0; qmax = 7.0;
     if (t == 0u) P.scale = b / sqrt(7.0);
   }
-  // One 16-column word k per iteration: 8 uint32 of biased code pairs (see gemv.comp).
+  // One uint32 of gemv.comp's layout per iteration (u = (s * nv + v) * 4 + c: word k = 4v + s / 2,
+  // pair j = 4 (s % 2) + c, columns 16k + j and 16k + j + 8), so every invocation has work.
   int qsum = 0;
   uint nv = pc.nv;
-  for (uint k = t; k < 4 * nv; k += NT) {
-    uint bc[16];
-    for (uint m = 0; m < 16; m++) {
-      uint i = 16 * k + m;
-      int q = 0;
-      if (i < n) q = int(clamp(roundEven((a * xs[i]) / d), lo, hi));
-      qsum += q;
-      bc[m] = uint(q + 128);
-    }
-    uint v = k / 4, s = 2 * (k % 4);
-    for (uint j = 0; j < 8; j++) xa[((s + j / 4) * nv + v) * 4 + j % 4] = bc[j + 8] | (bc[j] << 16);
+  for (uint u = t; u < 32 * nv; u += NT) {
+    uint sv = u >> 2, k = 4 * (sv % nv) + (sv / nv) / 2, j = 4 * ((sv / nv) % 2) + (u & 3u);
+    uint lo = 16 * k + j, hi = lo + 8;
+    int qlo = lo < n ? int(clamp(roundEven((a * xs[lo]) / d), qmin, qmax)) : 0;
+    int qhi = hi < n ? int(clamp(roundEven((a * xs[hi]) / d), qmin, qmax)) : 0;
+    qsum += qlo + qhi;
+    xa[u] = uint(qhi + 128) | (uint(qlo + 128) << 16);
   }
   qsum = sumAllInt(qsum);
   if (t == 0u) P.xsum = qsum;
