@@ -42,8 +42,9 @@ void packRows(const LinearIn& l, uint8_t* dst) {
 }
 
 // Kernel kinds, for the per-kernel GPU times.
-// With a Hadamard factor H_K (K > 1) a site's input takes three dispatches: prep (norm + Walsh-
-// Hadamard rows), hadamard (the H_K step over many workgroups), quant (the quantizer).
+// With the Hadamard transform a site's input takes three dispatches: prep (hadp.comp: norm weight
+// and H_P's butterflies, one workgroup per row of H_K), hadamard (hadk.comp: the H_K step and
+// 1 / rms), quant (prep.comp: the quantizer).
 enum Kernel {
   kEmbed, kPrepQkv, kGemvQkv, kAttention, kPrepO, kHadO, kQuantO, kGemvO, kPrepGateUp, kGemvGateUp, kPrepDown, kHadDown, kQuantDown, kGemvDown, kFinalNorm, kLmHead,
   kKernels

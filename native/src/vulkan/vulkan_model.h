@@ -1,9 +1,10 @@
 // The Vulkan decode backend: the forward pass of docs/model-format.md on compute shaders
 // (native/shaders). Weights are uploaded once; the KV cache lives on the GPU; a decode step is one
-// pre-recorded command buffer (embedding; per layer 4 prepare dispatches (norm, Hadamard,
-// quantizer; two more per site with an H_K factor), 4 ternary GEMVs and one attention dispatch;
-// the final norm and the F16 LM head) submitted once with one fence wait; the position and the
-// token id come from a small buffer the command buffer copies in first.
+// pre-recorded command buffer (embedding; per layer 4 site inputs (norm and quantizer in one
+// workgroup; with the Hadamard transform three dispatches: norm weight and H_P per row of H_K, the
+// H_K step with 1 / rms, the quantizer), 4 ternary GEMVs and one attention dispatch; the final norm
+// and the F16 LM head) submitted once with one fence wait; the position and the token id come from
+// a small buffer the command buffer copies in first. Needs subgroup arithmetic (Vulkan 1.1).
 // Float32 throughout (the CPU backend quantizes from float64), integer ternary sums (exact).
 #pragma once
 #include "context.h"
