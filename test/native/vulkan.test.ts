@@ -155,6 +155,27 @@ describe('vulkan backend', () => {
     expect(() => new VulkanModel(weights, { scheme: 'b1.58', kvBits: 16, gemvRows: 3 })).toThrow(/gemvRows must be 1, 2 or 4/);
   });
 
+  // Prompt tokens run a command buffer without the LM head; with profile on, only full steps have
+  // per-dispatch timestamps (reading the others' would wait forever).
+  gpu('gpuTimes: prompt steps without the LM head, per-kernel times of full steps (profile)', () => {
+    const weights = randomModelWeights(testConfig(), 19);
+    const vk = new VulkanModel(weights, { scheme: 'b1.58', kvBits: 16, profile: true });
+    try {
+      vk.forward([BOS, 5, 6, 7, 8]);
+      vk.forward([9]);
+      const t = vk.gpuTimes();
+      expect(t.steps).toBe(6);
+      expect(t.submitWaitMs).toBeGreaterThan(0);
+      expect(t.readbackMs).toBeGreaterThan(0);
+      if (t.totalMs > 0) {
+        expect(t.kernelsMs.lm_head).toBeGreaterThan(0);
+        expect(t.kernelsMs['gemv.qkv']).toBeGreaterThan(0);
+      }
+    } finally {
+      vk.dispose();
+    }
+  });
+
   gpu('runs as the engine device vulkan: the same greedy text as the native CPU engine', async () => {
     const model = await writeTempModel(testConfig({ hiddenSize: 48, numHeads: 4, numKvHeads: 2, headDim: 12, intermediateSize: 80 }), 3);
     try {

@@ -293,8 +293,11 @@ Model::Model(const Config& c, const std::vector<LayerIn>& layers, const float* n
   VkCommandBufferAllocateInfo cai{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
   cai.commandPool = cmdPool_;
   cai.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
-  cai.commandBufferCount = 1;
-  check(f.vkAllocateCommandBuffers(x.device(), &cai, &cmd_), "vkAllocateCommandBuffers");
+  cai.commandBufferCount = 2;
+  VkCommandBuffer cbs[2];
+  check(f.vkAllocateCommandBuffers(x.device(), &cai, cbs), "vkAllocateCommandBuffers");
+  cmd_ = cbs[0];
+  cmdPrompt_ = cbs[1];
   VkFenceCreateInfo fci{VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
   check(f.vkCreateFence(x.device(), &fci, nullptr, &fence_), "vkCreateFence");
   if (x.timestamps()) {
@@ -334,43 +337,53 @@ void Model::record(std::vector<Dispatch>& list, VkBuffer params, VkBuffer logits
     f.vkUpdateDescriptorSets(x.device(), kBindings, w, 0, nullptr);
   }
 
-  VkCommandBufferBeginInfo bi{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
-  check(f.vkBeginCommandBuffer(cmd_, &bi), "vkBeginCommandBuffer");
-  const auto barrier = [&](VkPipelineStageFlags from, VkAccessFlags fromAccess, VkPipelineStageFlags to, VkAccessFlags toAccess) {
-    VkMemoryBarrier mb{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
-    mb.srcAccessMask = fromAccess;
-    mb.dstAccessMask = toAccess;
-    f.vkCmdPipelineBarrier(cmd_, from, to, 0, 1, &mb, 0, nullptr, 0, nullptr);
-  };
-  if (queries_) f.vkCmdResetQueryPool(cmd_, queries_, 0, queryCount_);
-  // The step's position and token id, from the host-visible buffer the host wrote before submitting.
-  VkBufferCopy pc{0, 0, 8};
-  f.vkCmdCopyBuffer(cmd_, paramsHost_.buf, params, 1, &pc);
-  barrier(VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT);
-  if (queries_) f.vkCmdWriteTimestamp(cmd_, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, queries_, 0);
-  VkPipeline bound = VK_NULL_HANDLE;
+  // cmd_: the whole step, logits copied out (timestamps after every dispatch with profile on);
+  // cmdPrompt_: a prompt token whose logits nobody reads: no final norm, LM head or copy (two
+  // timestamps: the step's total).
   queryKernel_.assign(queryCount_, -1);
-  for (size_t i = 0; i < list.size(); i++) {
-    const Dispatch& dp = list[i];
-    if (dp.pipeline != bound) f.vkCmdBindPipeline(cmd_, VK_PIPELINE_BIND_POINT_COMPUTE, bound = dp.pipeline);
-    f.vkCmdBindDescriptorSets(cmd_, VK_PIPELINE_BIND_POINT_COMPUTE, x.pipelineLayout(), 0, 1, &sets[i], 0, nullptr);
-    f.vkCmdPushConstants(cmd_, x.pipelineLayout(), VK_SHADER_STAGE_COMPUTE_BIT, 0, kPushBytes, dp.push);
-    f.vkCmdDispatch(cmd_, dp.groups, 1, 1);
-    // Every dispatch depends on the one before; only the last one's output (logits) goes to a copy.
-    if (i + 1 < list.size())
-      barrier(VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT);
-    else
-      barrier(VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_READ_BIT);
-    if (queries_ && c_.profile) {
-      f.vkCmdWriteTimestamp(cmd_, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, queries_, static_cast<uint32_t>(i + 1));
-      queryKernel_[i + 1] = dp.kernel;
+  for (const bool full : {true, false}) {
+    VkCommandBuffer cb = full ? cmd_ : cmdPrompt_;
+    const size_t count = full ? list.size() : list.size() - 2;
+    const bool perDispatch = full && c_.profile;
+    VkCommandBufferBeginInfo bi{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
+    check(f.vkBeginCommandBuffer(cb, &bi), "vkBeginCommandBuffer");
+    const auto barrier = [&](VkPipelineStageFlags from, VkAccessFlags fromAccess, VkPipelineStageFlags to, VkAccessFlags toAccess) {
+      VkMemoryBarrier mb{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
+      mb.srcAccessMask = fromAccess;
+      mb.dstAccessMask = toAccess;
+      f.vkCmdPipelineBarrier(cb, from, to, 0, 1, &mb, 0, nullptr, 0, nullptr);
+    };
+    if (queries_) f.vkCmdResetQueryPool(cb, queries_, 0, queryCount_);
+    // The step's position and token id, from the host-visible buffer the host wrote before submitting.
+    VkBufferCopy pc{0, 0, 8};
+    f.vkCmdCopyBuffer(cb, paramsHost_.buf, params, 1, &pc);
+    barrier(VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT);
+    if (queries_) f.vkCmdWriteTimestamp(cb, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, queries_, 0);
+    VkPipeline bound = VK_NULL_HANDLE;
+    for (size_t i = 0; i < count; i++) {
+      const Dispatch& dp = list[i];
+      if (dp.pipeline != bound) f.vkCmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_COMPUTE, bound = dp.pipeline);
+      f.vkCmdBindDescriptorSets(cb, VK_PIPELINE_BIND_POINT_COMPUTE, x.pipelineLayout(), 0, 1, &sets[i], 0, nullptr);
+      f.vkCmdPushConstants(cb, x.pipelineLayout(), VK_SHADER_STAGE_COMPUTE_BIT, 0, kPushBytes, dp.push);
+      f.vkCmdDispatch(cb, dp.groups, 1, 1);
+      // Every dispatch depends on the one before; only the LM head's output (logits) goes to a copy.
+      if (i + 1 < count || !full)
+        barrier(VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT);
+      else
+        barrier(VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_READ_BIT);
+      if (queries_ && perDispatch) {
+        f.vkCmdWriteTimestamp(cb, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, queries_, static_cast<uint32_t>(i + 1));
+        queryKernel_[i + 1] = dp.kernel;
+      }
     }
+    if (full) {
+      VkBufferCopy lc{0, 0, c_.vocab * 4};
+      f.vkCmdCopyBuffer(cb, logits, readback_.buf, 1, &lc);
+      barrier(VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT, VK_PIPELINE_STAGE_HOST_BIT, VK_ACCESS_HOST_READ_BIT);
+    }
+    if (queries_ && !perDispatch) f.vkCmdWriteTimestamp(cb, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, queries_, 1);
+    check(f.vkEndCommandBuffer(cb), "vkEndCommandBuffer");
   }
-  VkBufferCopy lc{0, 0, c_.vocab * 4};
-  f.vkCmdCopyBuffer(cmd_, logits, readback_.buf, 1, &lc);
-  barrier(VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT, VK_PIPELINE_STAGE_HOST_BIT, VK_ACCESS_HOST_READ_BIT);
-  if (queries_ && !c_.profile) f.vkCmdWriteTimestamp(cmd_, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, queries_, 1);
-  check(f.vkEndCommandBuffer(cmd_), "vkEndCommandBuffer");
 }
 
 Model::~Model() {
@@ -386,27 +399,29 @@ Model::~Model() {
   x.destroy(readback_);
 }
 
-void Model::step(uint32_t token) {
+void Model::step(uint32_t token, bool logits) {
   Context& x = *ctx_;
   const Functions& f = x.fn();
   const uint32_t p[2] = {static_cast<uint32_t>(pos_), token};
   std::memcpy(paramsHost_.mapped, p, 8);  // coherent memory: visible to the copy at submission
   VkSubmitInfo si{VK_STRUCTURE_TYPE_SUBMIT_INFO};
   si.commandBufferCount = 1;
-  si.pCommandBuffers = &cmd_;
+  si.pCommandBuffers = logits ? &cmd_ : &cmdPrompt_;
   const auto t0 = std::chrono::steady_clock::now();
   check(f.vkQueueSubmit(x.queue(), 1, &si, fence_), "vkQueueSubmit");
   check(f.vkWaitForFences(x.device(), 1, &fence_, VK_TRUE, UINT64_MAX), "vkWaitForFences");
   times_.submitWait += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   f.vkResetFences(x.device(), 1, &fence_);
   if (queries_) {
-    std::vector<uint64_t> ts(queryCount_);
-    check(f.vkGetQueryPoolResults(x.device(), queries_, 0, queryCount_, ts.size() * 8, ts.data(), 8, VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT),
+    const uint32_t n = logits ? queryCount_ : 2;  // the prompt buffer writes queries 0 and 1 only
+    std::vector<uint64_t> ts(n);
+    check(f.vkGetQueryPoolResults(x.device(), queries_, 0, n, ts.size() * 8, ts.data(), 8, VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT),
           "vkGetQueryPoolResults");
     const double ms = x.timestampPeriodNs() * 1e-6;
-    times_.total += static_cast<double>(ts[queryCount_ - 1] - ts[0]) * ms;
-    for (uint32_t i = 1; i < queryCount_; i++)
-      if (queryKernel_[i] >= 0) times_.kernels[queryKernel_[i]].second += static_cast<double>(ts[i] - ts[i - 1]) * ms;
+    times_.total += static_cast<double>(ts[n - 1] - ts[0]) * ms;
+    if (logits)
+      for (uint32_t i = 1; i < n; i++)
+        if (queryKernel_[i] >= 0) times_.kernels[queryKernel_[i]].second += static_cast<double>(ts[i] - ts[i - 1]) * ms;
   }
   times_.steps++;
   pos_++;
@@ -420,8 +435,8 @@ void Model::forward(const std::vector<int32_t>& ids, float* logits) {
   for (int32_t id : ids)
     if (id < 0 || static_cast<size_t>(id) >= c_.vocab)
       throw std::invalid_argument("token id " + std::to_string(id) + " outside the vocabulary (" + std::to_string(c_.vocab) + ")");
-  // Prefill runs token by token: every token is a decode step (same command buffer).
-  for (int32_t id : ids) step(static_cast<uint32_t>(id));
+  // Prefill runs token by token: every token is a decode step; only the last one computes logits.
+  for (size_t i = 0; i < ids.size(); i++) step(static_cast<uint32_t>(ids[i]), i + 1 == ids.size());
   const auto t0 = std::chrono::steady_clock::now();
   if (!readback_.coherent) {
     VkMappedMemoryRange r{VK_STRUCTURE_TYPE_MAPPED_MEMORY_RANGE};

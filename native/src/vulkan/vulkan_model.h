@@ -59,7 +59,7 @@ class Model {
   /** Tables are F16 bits; head == nullptr: tied to the embedding. Throws std::runtime_error / std::invalid_argument. */
   Model(const Config& c, const std::vector<LayerIn>& layers, const float* norm, const uint16_t* embedF16, const uint16_t* headF16);
   ~Model();
-  /** Appends the tokens to the KV cache (one submission each) and writes the last one's logits (vocab floats). */
+  /** Appends the tokens to the KV cache (one submission each; the LM head runs for the last only) and writes its logits (vocab floats). */
   void forward(const std::vector<int32_t>& ids, float* logits);
   void reset() { pos_ = 0; }
   size_t position() const { return pos_; }
@@ -79,7 +79,7 @@ class Model {
     int kernel;  // index into kernelNames_
   };
   void record(std::vector<Dispatch>& list, VkBuffer params, VkBuffer logits);
-  void step(uint32_t token);
+  void step(uint32_t token, bool logits);
 
   std::unique_ptr<Context> ctx_;
   Config c_;
@@ -88,11 +88,11 @@ class Model {
   Buffer paramsHost_, readback_;
   VkDescriptorPool descPool_ = VK_NULL_HANDLE;
   VkCommandPool cmdPool_ = VK_NULL_HANDLE;
-  VkCommandBuffer cmd_ = VK_NULL_HANDLE;
+  VkCommandBuffer cmd_ = VK_NULL_HANDLE, cmdPrompt_ = VK_NULL_HANDLE;  // a step with / without the LM head and logits
   VkFence fence_ = VK_NULL_HANDLE;
   VkQueryPool queries_ = VK_NULL_HANDLE;
   uint32_t queryCount_ = 0;
-  std::vector<int> queryKernel_;  // kernel of the dispatch that ends at query i (profile)
+  std::vector<int> queryKernel_;  // kernel of the dispatch that ends at query i (cmd_ with profile on)
   std::vector<std::string> kernelNames_;
   GpuTimes times_;
   size_t pos_ = 0;
