@@ -6,6 +6,8 @@
 //
 //   npx tsx scripts/bench-vulkan.ts --model DIR [--schemes b1.58,v2-a4] [--prompt-tokens 64]
 //       [--gen-tokens 64] [--verify 8] [--bandwidth 3284] [--threads N] [--no-profile]
+//       [--gemv-rows 1,2,4] [--attention-splits 6,16]   (variants timed one after the other; profile
+//       and verify use the first of each)
 import { parseArgs } from 'node:util';
 import { argmax } from '../engine/common/reference.js';
 import { seededRandom } from '../engine/common/sampling.js';
@@ -24,6 +26,8 @@ const { values } = parseArgs({
     bandwidth: { type: 'string', default: '3284' },
     threads: { type: 'string' },
     'no-profile': { type: 'boolean', default: false },
+    'gemv-rows': { type: 'string' },
+    'attention-splits': { type: 'string' },
   },
   strict: true,
 });
@@ -33,6 +37,10 @@ const G = Number(values['gen-tokens']);
 const V = Number(values.verify);
 const bw = Number(values.bandwidth);
 const fmt = (x: number, d = 2) => x.toFixed(d);
+const list = (v: string | undefined) => (v ? v.split(',').map(Number) : [undefined]);
+const variants = list(values['gemv-rows']).flatMap((gemvRows) => list(values['attention-splits']).map((attentionSplits) => ({ gemvRows, attentionSplits })));
+const describe = (v: (typeof variants)[number]) =>
+  [v.gemvRows && `GEMV rows per subgroup ${v.gemvRows}`, v.attentionSplits && `attention splits ${v.attentionSplits}`].filter(Boolean).join(', ');
 
 const t0 = performance.now();
 const { weights } = await loadModelDir(values.model);
@@ -41,36 +49,47 @@ const random = seededRandom(1234);
 const prompt = Array.from({ length: P }, () => Math.floor(random() * Math.min(256, weights.config.vocabSize)));
 
 for (const scheme of values.schemes.split(',') as Scheme[]) {
-  const tl = performance.now();
-  const vk = new VulkanModel(weights, { scheme, kvBits: 16 });
-  console.log(`\n${scheme}: ${vk.device.name} (${vk.device.type}), upload ${fmt((performance.now() - tl) / 1000, 1)} s, ${fmt(vk.weightBytesPerToken / 1e9, 3)} GB of weights per token`);
-  // Warm-up (first submissions), then the timed run.
-  vk.forward(prompt.slice(0, 4));
-  for (let i = 0; i < 3; i++) vk.forward([1]);
-  vk.reset();
-  const g0 = vk.gpuTimes();
-  const tp = performance.now();
-  let t = argmax(vk.forward(prompt));
-  const prefillMs = performance.now() - tp;
-  const g1 = vk.gpuTimes();
-  const td = performance.now();
-  const tokens = [t];
-  for (let i = 1; i < G; i++) tokens.push((t = argmax(vk.forward([t]))));
-  const decodeMs = performance.now() - td;
-  const g2 = vk.gpuTimes();
-  const gpuPerToken = (g2.totalMs - g1.totalMs) / (g2.steps - g1.steps);
-  const tokS = ((G - 1) / decodeMs) * 1000;
-  const boundMs = (vk.weightBytesPerToken / (bw * 1e9)) * 1000;
-  console.log(
-    `prefill ${P} tokens (token by token): ${fmt(prefillMs, 1)} ms (${fmt((P / prefillMs) * 1000, 1)} tok/s, GPU ${fmt((g1.totalMs - g0.totalMs) / (g1.steps - g0.steps), 3)} ms/token)`,
-  );
-  console.log(
-    `decode ${G - 1} tokens: ${fmt(decodeMs / (G - 1), 3)} ms/token wall = ${fmt(tokS, 1)} tok/s; GPU ${fmt(gpuPerToken, 3)} ms/token; bound ${fmt(boundMs, 3)} ms at ${bw} GB/s -> ${fmt((100 * boundMs) / (decodeMs / (G - 1)), 1)}% of the bound (GPU time alone: ${fmt((100 * boundMs) / gpuPerToken, 1)}%)`,
-  );
-  vk.dispose();
+  let tokens: number[] = [];
+  for (const v of variants) {
+    const tl = performance.now();
+    const vk = new VulkanModel(weights, { scheme, kvBits: 16, ...v });
+    console.log(`\n${scheme}${describe(v) ? ` (${describe(v)})` : ''}: ${vk.device.name} (${vk.device.type}), upload ${fmt((performance.now() - tl) / 1000, 1)} s, ${fmt(vk.weightBytesPerToken / 1e9, 3)} GB of weights per token`);
+    // Warm-up (first submissions), then the timed run.
+    vk.forward(prompt.slice(0, 4));
+    for (let i = 0; i < 3; i++) vk.forward([1]);
+    vk.reset();
+    const g0 = vk.gpuTimes();
+    const tp = performance.now();
+    let t = argmax(vk.forward(prompt));
+    const prefillMs = performance.now() - tp;
+    const g1 = vk.gpuTimes();
+    const td = performance.now();
+    tokens = [t];
+    for (let i = 1; i < G; i++) tokens.push((t = argmax(vk.forward([t]))));
+    const decodeMs = performance.now() - td;
+    const g2 = vk.gpuTimes();
+    const gpuPerToken = (g2.totalMs - g1.totalMs) / (g2.steps - g1.steps);
+    const tokS = ((G - 1) / decodeMs) * 1000;
+    const boundMs = (vk.weightBytesPerToken / (bw * 1e9)) * 1000;
+    console.log(
+      `prefill ${P} tokens (token by token): ${fmt(prefillMs, 1)} ms (${fmt((P / prefillMs) * 1000, 1)} tok/s, GPU ${fmt((g1.totalMs - g0.totalMs) / (g1.steps - g0.steps), 3)} ms/token)`,
+    );
+    console.log(
+      `decode ${G - 1} tokens: ${fmt(decodeMs / (G - 1), 3)} ms/token wall = ${fmt(tokS, 1)} tok/s; GPU ${fmt(gpuPerToken, 3)} ms/token; bound ${fmt(boundMs, 3)} ms at ${bw} GB/s -> ${fmt((100 * boundMs) / (decodeMs / (G - 1)), 1)}% of the bound (GPU time alone: ${fmt((100 * boundMs) / gpuPerToken, 1)}%)`,
+    );
+    // Where the wall time beyond the GPU goes: submission + fence wake-up, the logits copy, the rest
+    // (the addon call, the Float32Array, argmax in JS).
+    const n = g2.steps - g1.steps;
+    const wait = (g2.submitWaitMs - g1.submitWaitMs) / n;
+    const copy = (g2.readbackMs - g1.readbackMs) / n;
+    console.log(
+      `host per token: submit..fence ${fmt(wait, 3)} ms (${fmt(wait - gpuPerToken, 3)} beyond the GPU), logits copy ${fmt(copy, 3)} ms, the rest (addon call, argmax) ${fmt(decodeMs / (G - 1) - wait - copy, 3)} ms`,
+    );
+    vk.dispose();
+  }
 
   if (!values['no-profile']) {
-    const vp = new VulkanModel(weights, { scheme, kvBits: 16, profile: true });
+    const vp = new VulkanModel(weights, { scheme, kvBits: 16, profile: true, ...variants[0] });
     vp.forward(prompt);
     const p0 = vp.gpuTimes();
     let x = tokens[0];
@@ -85,7 +104,7 @@ for (const scheme of values.schemes.split(',') as Scheme[]) {
 
   if (V > 0) {
     const cpu = new NativeCpuModel(weights, { scheme, kvBits: 16, threads: values.threads ? Number(values.threads) : undefined, lmHead: 'full' });
-    const vv = new VulkanModel(weights, { scheme, kvBits: 16 });
+    const vv = new VulkanModel(weights, { scheme, kvBits: 16, ...variants[0] });
     let ids = prompt.slice(0, 16);
     let maxDiff = 0;
     let maxAbs = 0;

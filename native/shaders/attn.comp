@@ -1,4 +1,6 @@
 #version 450
+#extension GL_KHR_shader_subgroup_basic : require
+#extension GL_KHR_shader_subgroup_arithmetic : require
 // Decode attention at position pos, split over positions (flash-decoding): workgroup (h, s) takes
 // query head h and the s-th of SPLITS contiguous ranges of positions 0..pos, and writes the
 // partial softmax of its range: m (max score), l (sum of exp(score - m)) and the unnormalised
@@ -6,7 +8,8 @@
 // and on the new k uses cos / sin from a table the host computed in float64. The new k and v go to
 // the cache (written by workgroup (group's first head, 0); every workgroup uses its own copy for
 // position pos, so none reads a cache row another one writes). Scores sit in shared memory in
-// tiles of 256 positions (online softmax across tiles).
+// tiles of 256 positions (online softmax across tiles); a score is one subgroup's dot product (the
+// lanes read consecutive floats of the cached k row), reductions are subgroup ones.
 layout(local_size_x = 256) in;
 layout(constant_id = 0) const uint HD = 128;  // head_dim (<= 1024)
 layout(std430, binding = 0) readonly buffer Params { uint pos; uint token; float scale; int xsum; } P;
@@ -30,28 +33,22 @@ shared float sc[256];
 shared float red[256];
 
 float reduceSum(float v) {
-  uint t = gl_LocalInvocationID.x;
-  red[t] = v;
+  v = subgroupAdd(v);
+  barrier();  // the previous reduction's readers are done with red
+  if (subgroupElect()) red[gl_SubgroupID] = v;
   barrier();
-  for (uint s = 128; s > 0; s >>= 1) {
-    if (t < s) red[t] += red[t + s];
-    barrier();
-  }
-  float r = red[0];
-  barrier();
+  float r = 0.0;
+  for (uint i = 0; i < gl_NumSubgroups; i++) r += red[i];
   return r;
 }
 
 float reduceMax(float v) {
-  uint t = gl_LocalInvocationID.x;
-  red[t] = v;
+  v = subgroupMax(v);
   barrier();
-  for (uint s = 128; s > 0; s >>= 1) {
-    if (t < s) red[t] = max(red[t], red[t + s]);
-    barrier();
-  }
-  float r = red[0];
+  if (subgroupElect()) red[gl_SubgroupID] = v;
   barrier();
+  float r = -1.0 / 0.0;
+  for (uint i = 0; i < gl_NumSubgroups; i++) r = max(r, red[i]);
   return r;
 }
 
@@ -84,19 +81,15 @@ void main() {
   float o[4] = float[4](0.0, 0.0, 0.0, 0.0);
   for (uint c0 = b; c0 < e; c0 += 256) {
     uint len = min(256u, e - c0);
-    float cm = -1.0 / 0.0;
-    if (t < len) {
-      uint at = c0 + t;
+    for (uint p = gl_SubgroupID; p < len; p += gl_NumSubgroups) {
+      uint at = c0 + p, base = (at * kvHeads + kvh) * HD;
       float s = 0.0;
-      if (at == pos) {
-        for (uint i = 0; i < HD; i++) s += qs[i] * ks[i];
-      } else {
-        uint base = (at * kvHeads + kvh) * HD;
-        for (uint i = 0; i < HD; i++) s += qs[i] * kc[base + i];
-      }
-      sc[t] = s;
-      cm = s;
+      for (uint i = gl_SubgroupInvocationID; i < HD; i += gl_SubgroupSize) s += qs[i] * (at == pos ? ks[i] : kc[base + i]);
+      s = subgroupAdd(s);
+      if (subgroupElect()) sc[p] = s;
     }
+    barrier();
+    float cm = t < len ? sc[t] : -1.0 / 0.0;
     float mNew = max(m, reduceMax(cm));
     float corr = exp(m - mNew);
     float ex = 0.0;

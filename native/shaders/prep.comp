@@ -1,78 +1,72 @@
 #version 450
-// The input of a BitLinear, in one workgroup: x = RMSNorm(src) * w (src: the residual stream,
-// the attention output merged from its partials, or the GLU act(g) * u), then optionally the
-// Hadamard transform H_n = (H_K (x) H_P) / sqrt(n) (with K > 1 in three dispatches: this one up to
-// the Walsh-Hadamard rows, hadk.comp, this one again for the quantizer), then the per-token
-// quantizer: int8 absmax, int4 absmean or a4.8's masked int8, packed 4 codes per uint32 (columns
-// past n are 0), with its scale and the sum of the codes in Params (the GEMV uses
-// sum(code * a) - sum(a)). quant 0: x goes to work[0..n) as float (final norm). The vector stays in
-// shared memory. The order of operations follows docs/model-format.md (float32 here, float64 on
-// the CPU).
-layout(local_size_x = 256) in;
+#extension GL_GOOGLE_include_directive : require
+#extension GL_KHR_shader_subgroup_basic : require
+#extension GL_KHR_shader_subgroup_arithmetic : require
+// The input of a BitLinear without a Hadamard transform, in one workgroup: x = RMSNorm(src) * w
+// (src: the residual stream, the attention output merged from its partials, or the GLU act(g) * u),
+// then the per-token quantizer: int8 absmax, int4 absmean or a4.8's masked int8, written in
+// gemv.comp's layout (codes biased by 128, two per uint32, plane-major; columns past n are code 0),
+// with its scale and the sum of the codes in Params. quant 0: x goes to work[0..n) as float (final
+// norm). stage 1: src is hadk.comp's output (already normed and transformed): quantize only. The
+// vector stays in shared memory; reductions are subgroup sums then one pass over the subgroups'
+// partials (the same order every time). One workgroup of up to 1024 invocations: the latency of its
+// strided loops is the cost. The order of operations follows docs/model-format.md
+// (float32 here, float64 on the CPU).
+layout(local_size_x_id = 1) in;
 layout(constant_id = 0) const uint MAXN = 4096;  // widest input: the vector stays in shared memory
+layout(constant_id = 1) const uint NT = 256;     // invocations (the device's most, up to 1024; >= 256)
+layout(constant_id = 2) const uint MAXHS = 1024; // heads x splits (mode 3)
 layout(std430, binding = 0) buffer Params { uint pos; uint token; float scale; int xsum; } P;
 layout(std430, binding = 1) readonly buffer Src { float src[]; };
 layout(std430, binding = 2) readonly buffer Norms { float norms[]; };
 layout(std430, binding = 4) writeonly buffer Work { float work[]; };
-layout(std430, binding = 5) writeonly buffer Xq { uint xq[]; };
+layout(std430, binding = 5) writeonly buffer Xa { uint xa[]; };
 layout(push_constant) uniform Push {
   uint n;        // width
-  uint mode;     // 0: src[i]; 1: relu(g)^2 * u; 2: silu(g) * u  (g = src[i], u = src[n + i]);
-                 // 3: the attention output, merged from attn.comp's partials
+  uint mode;     // input.glsl's
   uint normOff;  // offset of w in norms
   uint quant;    // 0: none (float out), 1: int8 absmax, 2: int4 absmean, 3: int8 absmax, then only
                  // the n/2 channels of largest |x| kept (a4.8's W_o input; ties: lower index)
-  uint hadK;     // 0: no Hadamard; else the order K of the H_K factor (1: Sylvester only)
-  uint hadP;     // 2^k, n = K * P
-  uint hadOff;   // unused here (hadk.comp's)
-  uint words;    // packed words to write (>= n / 4, multiple of 4)
+  uint nv;       // gemv.comp's uvec4s per row (n / 64 rounded up)
   float eps;
-  uint splits;   // mode 3: partials per head
+  uint splits;   // mode 3
   uint headDim;  // mode 3
-  uint stage;    // 0: all of the above; 1: stop after the Walsh-Hadamard rows (x to work; hadk.comp
-                 // does the H_K step over many workgroups); 2: src is that step's output: quantize it
+  uint stage;    // 0: norm + quantizer; 1: quantizer only
 } pc;
 
+#include "input.glsl"
+
 shared float xs[MAXN];
-shared float redf[256];
-shared int redi[256];
+shared float redf[NT];
+shared int redi[NT];
+shared int sumi[NT];
 
 float sumAll(float v) {
-  uint t = gl_LocalInvocationID.x;
-  redf[t] = v;
+  v = subgroupAdd(v);
+  barrier();  // the previous reduction's readers are done with redf
+  if (subgroupElect()) redf[gl_SubgroupID] = v;
   barrier();
-  for (uint s = 128; s > 0; s >>= 1) {
-    if (t < s) redf[t] += redf[t + s];
-    barrier();
-  }
-  float r = redf[0];
-  barrier();
+  float r = 0.0;
+  for (uint i = 0; i < gl_NumSubgroups; i++) r += redf[i];
   return r;
 }
 
 float maxAll(float v) {
-  uint t = gl_LocalInvocationID.x;
-  redf[t] = v;
+  v = subgroupMax(v);
   barrier();
-  for (uint s = 128; s > 0; s >>= 1) {
-    if (t < s) redf[t] = max(redf[t], redf[t + s]);
-    barrier();
-  }
-  float r = redf[0];
+  if (subgroupElect()) redf[gl_SubgroupID] = v;
   barrier();
+  float r = 0.0;
+  for (uint i = 0; i < gl_NumSubgroups; i++) r = max(r, redf[i]);
   return r;
 }
 
 int sumAllInt(int v) {
-  uint t = gl_LocalInvocationID.x;
-  redi[t] = v;
+  v = subgroupAdd(v);
+  if (subgroupElect()) sumi[gl_SubgroupID] = v;
   barrier();
-  for (uint s = 128; s > 0; s >>= 1) {
-    if (t < s) redi[t] += redi[t + s];
-    barrier();
-  }
-  int r = redi[0];
-  barrier();
+  int r = 0;
+  for (uint i = 0; i < gl_NumSubgroups; i++) r += sumi[i];
   return r;
 }
 
@@ -85,9 +79,9 @@ void topHalf(uint n) {
   uint t = gl_LocalInvocationID.x;
   uint prefix = 0u, prefixMask = 0u, need = n / 2;
   for (int shift = 24; shift >= 0; shift -= 8) {
-    redi[t] = 0;
+    redi[t] = 0;  // the 256 bins of this pass (NT >= 256)
     barrier();
-    for (uint i = t; i < n; i += 256) {
+    for (uint i = t; i < n; i += NT) {
       uint k = floatBitsToUint(abs(xs[i]));
       if ((k & prefixMask) == prefix) atomicAdd(redi[(k >> uint(shift)) & 255u], 1);
     }
@@ -112,14 +106,14 @@ void topHalf(uint n) {
     barrier();
   }
   // prefix: the K-th largest key; keep every larger key and the first `need` equal ones.
-  uint chunk = (n + 255) / 256, b = min(n, t * chunk), e = min(n, b + chunk);
+  uint chunk = (n + NT - 1) / NT, b = min(n, t * chunk), e = min(n, b + chunk);
   int eq = 0;
   for (uint i = b; i < e; i++) eq += floatBitsToUint(abs(xs[i])) == prefix ? 1 : 0;
   redi[t] = eq;
   barrier();
   if (t == 0u) {
     int run = 0;
-    for (uint j = 0; j < 256u; j++) {
+    for (uint j = 0; j < NT; j++) {
       int c = redi[j];
       redi[j] = run;
       run += c;
@@ -134,104 +128,53 @@ void topHalf(uint n) {
   barrier();
 }
 
-void sync() {
-  memoryBarrierBuffer();
-  barrier();
-}
-
 void main() {
   uint t = gl_LocalInvocationID.x;
   uint n = pc.n;
+  if (pc.mode == 3u && pc.stage == 0u) mergeWeights(pc.n / pc.headDim, pc.splits, pc.headDim);
   float ss = 0.0;
-  for (uint i = t; i < n; i += 256) {
-    float x;
-    if (pc.mode == 0u) {
-      x = src[i];
-    } else if (pc.mode == 3u) {
-      // Merge the partial softmaxes (m, l, o) of head i / hd over the splits.
-      uint hdim = pc.headDim, splits = pc.splits, h = i / hdim, j = i % hdim, stride = 2 + hdim;
-      uint b = h * splits * stride;
-      float M = -1.0 / 0.0;
-      for (uint s = 0; s < splits; s++) M = max(M, src[b + s * stride]);
-      float num = 0.0, den = 0.0;
-      for (uint s = 0; s < splits; s++) {
-        float w = exp(src[b + s * stride] - M);  // an empty split has m = -inf: weight 0
-        den += w * src[b + s * stride + 1];
-        num += w * src[b + s * stride + 2 + j];
-      }
-      x = num / den;
-    } else {
-      float g = src[i], u = src[n + i];
-      if (pc.mode == 1u) {
-        float r = max(g, 0.0);
-        x = r * r * u;
-      } else {
-        x = g / (1.0 + exp(-g)) * u;
-      }
-    }
+  for (uint i = t; i < n; i += NT) {
+    float x = inputAt(i, n, pc.stage == 1u ? 0u : pc.mode, pc.splits, pc.headDim);
     xs[i] = x;
     ss += x * x;
   }
-  if (pc.stage != 2u) {
+  if (pc.stage == 0u) {
     ss = sumAll(ss);
     float inv = 1.0 / sqrt(ss / float(n) + pc.eps);
-    for (uint i = t; i < n; i += 256) xs[i] = xs[i] * inv * norms[pc.normOff + i];
+    for (uint i = t; i < n; i += NT) xs[i] = xs[i] * inv * norms[pc.normOff + i];
   }
-  sync();
-
-  if (pc.hadK > 0u && pc.stage != 2u) {
-    uint P2 = pc.hadP, K = pc.hadK, halfP = P2 / 2;
-    // Walsh-Hadamard butterflies within each of the K rows of P.
-    for (uint len = 1; len < P2; len <<= 1) {
-      for (uint b = t; b < K * halfP; b += 256) {
-        uint r = b / halfP, k = b % halfP;
-        uint a = r * P2 + (k / len) * 2 * len + (k % len);
-        float x = xs[a], y = xs[a + len];
-        xs[a] = x + y;
-        xs[a + len] = x - y;
-      }
-      sync();
-    }
-    if (pc.stage == 1u) {
-      for (uint i = t; i < n; i += 256) work[i] = xs[i];
-      return;
-    }
-    // K = 1 here (a K > 1 site stops after the rows, stage 1, for hadk.comp).
-    float norm = 1.0 / sqrt(float(n));
-    for (uint o = t; o < n; o += 256) xs[o] = xs[o] * norm;
-    sync();
-  }
+  barrier();
 
   if (pc.quant == 0u) {
-    for (uint i = t; i < n; i += 256) work[i] = xs[i];
+    for (uint i = t; i < n; i += NT) work[i] = xs[i];
     return;
   }
-  float a, d, lo, hi;
+  float a, d, qmin, qmax;
   if (pc.quant == 1u || pc.quant == 3u) {
     float g = 0.0;
-    for (uint i = t; i < n; i += 256) g = max(g, abs(xs[i]));
+    for (uint i = t; i < n; i += NT) g = max(g, abs(xs[i]));
     g = maxAll(g);
-    a = 127.0; d = g + 1e-5; lo = -128.0; hi = 127.0;
+    a = 127.0; d = g + 1e-5; qmin = -128.0; qmax = 127.0;
     if (t == 0u) P.scale = g / 127.0;
     if (pc.quant == 3u) topHalf(n);  // after the absmax of the whole row
   } else {
     float s = 0.0;
-    for (uint i = t; i < n; i += 256) s += abs(xs[i]);
+    for (uint i = t; i < n; i += NT) s += abs(xs[i]);
     float b = sumAll(s) / float(n);
-    a = sqrt(7.0); d = b + 1e-5; lo = -8.0; hi = 7.0;
+    a = sqrt(7.0); d = b + 1e-5; qmin = -8.0; qmax = 7.0;
     if (t == 0u) P.scale = b / sqrt(7.0);
   }
+  // One uint32 of gemv.comp's layout per iteration (u = (s * nv + v) * 4 + c: word k = 4v + s / 2,
+  // pair j = 4 (s % 2) + c, columns 16k + j and 16k + j + 8), so every invocation has work.
   int qsum = 0;
-  for (uint w = t; w < pc.words; w += 256) {
-    uint packed = 0u;
-    for (uint j = 0; j < 4; j++) {
-      uint i = 4 * w + j;
-      int q = 0;
-      if (i < n) q = int(clamp(roundEven((a * xs[i]) / d), lo, hi));
-      qsum += q;
-      packed |= uint(q & 255) << (8 * j);
-    }
-    xq[w] = packed;
+  uint nv = pc.nv;
+  for (uint u = t; u < 32 * nv; u += NT) {
+    uint sv = u >> 2, k = 4 * (sv % nv) + (sv / nv) / 2, j = 4 * ((sv / nv) % 2) + (u & 3u);
+    uint lo = 16 * k + j, hi = lo + 8;
+    int qlo = lo < n ? int(clamp(roundEven((a * xs[lo]) / d), qmin, qmax)) : 0;
+    int qhi = hi < n ? int(clamp(roundEven((a * xs[hi]) / d), qmin, qmax)) : 0;
+    qsum += qlo + qhi;
+    xa[u] = uint(qhi + 128) | (uint(qlo + 128) << 16);
   }
   qsum = sumAllInt(qsum);
   if (t == 0u) P.xsum = qsum;

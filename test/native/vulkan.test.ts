@@ -42,7 +42,9 @@ const gpu = problem === null || required ? it : it.skip;
 const SHAPES: [string, ModelConfig][] = [
   ['pow2 (hidden 32, ffn 64, relu2glu, tied, GQA 4/2)', testConfig()],
   ['hidden 48 = 12*4, ffn 80 = 20*4, swiglu, untied', testConfig({ hiddenSize: 48, numHeads: 4, numKvHeads: 2, headDim: 12, intermediateSize: 80, activation: 'swiglu', tieWordEmbeddings: false })],
-  ['hidden 40 = 20*2, ffn 24 = 12*2 (rows padded to 16 columns), 1 KV head', testConfig({ hiddenSize: 40, numHeads: 2, numKvHeads: 1, headDim: 20, intermediateSize: 24, numLayers: 1 })],
+  ['hidden 40 = 20*2, ffn 24 = 12*2 (rows padded to 64 columns), 1 KV head', testConfig({ hiddenSize: 40, numHeads: 2, numKvHeads: 1, headDim: 20, intermediateSize: 24, numLayers: 1 })],
+  // Rows of 5 and 3 uvec4s: more than one per lane where subgroups are 4 wide (SwiftShader).
+  ['hidden 320 = 20*16, ffn 192 = 12*16, head_dim 80', testConfig({ hiddenSize: 320, numHeads: 4, numKvHeads: 2, headDim: 80, intermediateSize: 192, numLayers: 1 })],
 ];
 
 const outcomes: { name: string; strict: boolean }[] = [];
@@ -132,6 +134,45 @@ describe('vulkan backend', () => {
       } finally {
         vk.dispose();
       }
+    }
+  });
+
+  // Several rows per subgroup in the GEMV; row counts (80, 40, 48) that leave a partial last group.
+  gpu('GEMV with 2 and 4 rows per subgroup', () => {
+    const weights = randomModelWeights(SHAPES[2][1], 17);
+    for (const gemvRows of [2, 4]) {
+      const vk = new VulkanModel(weights, { scheme: 'v2-a8', kvBits: 16, gemvRows });
+      const cpu = new NativeCpuModel(weights, { scheme: 'v2-a8', kvBits: 16, threads: 1, lmHead: 'full' });
+      try {
+        const r = race(vk, cpu, [BOS, 5, 6, 7], 4);
+        expect(r.got).toEqual(r.want);
+        expect(r.diff).toBeLessThan(FLIP);
+        outcomes.push({ name: `gemvRows ${gemvRows}`, strict: r.diff < STRICT });
+      } finally {
+        vk.dispose();
+      }
+    }
+    expect(() => new VulkanModel(weights, { scheme: 'b1.58', kvBits: 16, gemvRows: 3 })).toThrow(/gemvRows must be 1, 2 or 4/);
+  });
+
+  // Prompt tokens run a command buffer without the LM head; with profile on, only full steps have
+  // per-dispatch timestamps (reading the others' would wait forever).
+  gpu('gpuTimes: prompt steps without the LM head, per-kernel times of full steps (profile)', () => {
+    const weights = randomModelWeights(testConfig(), 19);
+    const vk = new VulkanModel(weights, { scheme: 'b1.58', kvBits: 16, profile: true });
+    try {
+      vk.forward([BOS, 5, 6, 7, 8]);
+      vk.forward([9]);
+      const t = vk.gpuTimes();
+      expect(t.steps).toBe(6);
+      expect(t.submitWaitMs).toBeGreaterThan(0);
+      expect(t.readbackMs).toBeGreaterThan(0);
+      if (t.totalMs > 0) {
+        expect(t.kernelsMs.lm_head).toBeGreaterThan(0);
+        expect(t.kernelsMs['gemv.qkv']).toBeGreaterThan(0);
+      }
+    } finally {
+      vk.dispose();
     }
   });
 

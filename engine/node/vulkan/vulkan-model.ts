@@ -12,10 +12,16 @@ import { requireNativeAddon } from '../native/addon.js';
 
 export const VULKAN_SCHEMES = ['b1.58', 'a4.8', 'v2-a8', 'v2-a4'] as const satisfies readonly Scheme[];
 
-/** GPU time from timestamp queries, summed over steps (kernelsMs only with profile on). */
+/**
+ * GPU time from timestamp queries, summed over steps (kernelsMs only with profile on); host time from
+ * each submission to its fence (GPU time + submission and wake-up latency) and for copying the
+ * logits out of the read-back buffer.
+ */
 export interface VulkanGpuTimes {
   totalMs: number;
   steps: number;
+  submitWaitMs: number;
+  readbackMs: number;
   kernelsMs: Record<string, number>;
 }
 
@@ -53,6 +59,8 @@ export interface VulkanOptions extends VulkanRunRequest {
   profile?: boolean;
   /** Workgroups per attention head over ranges of positions, 1..64 (default: chosen for the device). Tests. */
   attentionSplits?: number;
+  /** Rows per subgroup in the ternary GEMV: 1, 2 or 4 (default: chosen for the device). Tests, benchmarks. */
+  gemvRows?: number;
 }
 
 export class VulkanModel {
@@ -80,6 +88,7 @@ export class VulkanModel {
       hadamard: schemeUsesHadamard(opts.scheme),
       profile: opts.profile ?? false,
       attentionSplits: opts.attentionSplits,
+      gemvRows: opts.gemvRows,
     };
     this.handle = new Ctor(spec, run);
     this.scheme = opts.scheme;

@@ -73,6 +73,15 @@ Context::Context() : f_(loadGlobal()) {
     if (!phys_) throw std::runtime_error("no Vulkan device with a compute queue and Vulkan 1.1");
     f_.vkGetPhysicalDeviceProperties(phys_, &props_);
     f_.vkGetPhysicalDeviceMemoryProperties(phys_, &mem_);
+    // The shaders reduce with subgroup sums (GL_KHR_shader_subgroup_arithmetic) in compute.
+    VkPhysicalDeviceSubgroupProperties sg{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES};
+    VkPhysicalDeviceProperties2 p2{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2};
+    p2.pNext = &sg;
+    f_.vkGetPhysicalDeviceProperties2(phys_, &p2);
+    const VkSubgroupFeatureFlags need = VK_SUBGROUP_FEATURE_BASIC_BIT | VK_SUBGROUP_FEATURE_ARITHMETIC_BIT;
+    if (!(sg.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT) || (sg.supportedOperations & need) != need || sg.subgroupSize == 0)
+      throw std::runtime_error(std::string("the Vulkan device ") + props_.deviceName + " lacks subgroup arithmetic in compute shaders");
+    subgroupSize_ = sg.subgroupSize;
 
     const float priority = 1;
     VkDeviceQueueCreateInfo qci{VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO};

@@ -46,6 +46,8 @@ class Context {
   /** Whether the queue writes timestamps (and how many ns a tick is). */
   bool timestamps() const { return timestampBits_ > 0; }
   double timestampPeriodNs() const { return props_.limits.timestampPeriod; }
+  /** The device's subgroup size (compute shaders run subgroup arithmetic). */
+  uint32_t subgroupSize() const { return subgroupSize_; }
   VkDescriptorSetLayout setLayout() const { return setLayout_; }
   VkPipelineLayout pipelineLayout() const { return pipelineLayout_; }
 
@@ -75,6 +77,7 @@ class Context {
   VkQueue queue_ = VK_NULL_HANDLE;
   uint32_t family_ = 0;
   uint32_t timestampBits_ = 0;
+  uint32_t subgroupSize_ = 0;
   VkCommandPool pool_ = VK_NULL_HANDLE;
   VkFence fence_ = VK_NULL_HANDLE;
   VkDescriptorSetLayout setLayout_ = VK_NULL_HANDLE;

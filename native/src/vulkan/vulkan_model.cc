@@ -6,6 +6,7 @@
 
 #if defined(BITLENS_HAVE_VULKAN)
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <stdexcept>
@@ -16,7 +17,9 @@
 namespace bitlens::vk {
 namespace {
 
-size_t wordsOf(size_t cols) { return (cols + 15) / 16; }
+// gemv.comp reads a row as uvec4s of 64 columns.
+size_t vecsOf(size_t cols) { return (cols + 63) / 64; }
+size_t wordsOf(size_t cols) { return vecsOf(cols) * 4; }
 
 uint32_t u32(size_t v, const char* what) {
   if (v > UINT32_MAX) throw std::invalid_argument(std::string("vulkan: ") + what + " does not fit in 32 bits");
@@ -29,7 +32,7 @@ uint32_t bits(float f) {
   return u;
 }
 
-/** The rows of `l` as 16-column words, each row padded with code 1 (weight 0) to a whole word. */
+/** The rows of `l` as 16-column words, each row padded with code 1 (weight 0) to whole uvec4s (64 columns). */
 void packRows(const LinearIn& l, uint8_t* dst) {
   const size_t rb = l.cols / 4, pb = wordsOf(l.cols) * 4;
   for (size_t r = 0; r < l.rows; r++) {
@@ -39,8 +42,9 @@ void packRows(const LinearIn& l, uint8_t* dst) {
 }
 
 // Kernel kinds, for the per-kernel GPU times.
-// With a Hadamard factor H_K (K > 1) a site's input takes three dispatches: prep (norm + Walsh-
-// Hadamard rows), hadamard (the H_K step over many workgroups), quant (the quantizer).
+// With the Hadamard transform a site's input takes three dispatches: prep (hadp.comp: norm weight
+// and H_P's butterflies, one workgroup per row of H_K), hadamard (hadk.comp: the H_K step and
+// 1 / rms), quant (prep.comp: the quantizer).
 enum Kernel {
   kEmbed, kPrepQkv, kGemvQkv, kAttention, kPrepO, kHadO, kQuantO, kGemvO, kPrepGateUp, kGemvGateUp, kPrepDown, kHadDown, kQuantDown, kGemvDown, kFinalNorm, kLmHead,
   kKernels
@@ -57,12 +61,17 @@ Model::Model(const Config& c, const std::vector<LayerIn>& layers, const float* n
     throw std::invalid_argument("vulkan: inconsistent model configuration");
   const VkPhysicalDeviceLimits& lim = ctx_->properties().limits;
   const size_t maxN = std::max({d, attn, F});
-  const size_t maxA = wordsOf(maxN) * 4;  // activation words (4 int8 codes each) of the widest input
-  if (maxN * 4 + 4096 > lim.maxComputeSharedMemorySize || maxA * 4 + 1024 > lim.maxComputeSharedMemorySize || d * 4 + 1024 > lim.maxComputeSharedMemorySize ||
+  // prep.comp: one workgroup of as many invocations as the device allows (up to 1024).
+  const uint32_t prepThreads = std::min<uint32_t>({1024u, lim.maxComputeWorkGroupInvocations, lim.maxComputeWorkGroupSize[0]});
+  constexpr size_t kMaxHeadSplits = 1024;  // the attention merge's weights in shared memory
+  if (maxN * 4 + prepThreads * 12 + kMaxHeadSplits * 4 + 1024 > lim.maxComputeSharedMemorySize || d * 4 + 1024 > lim.maxComputeSharedMemorySize ||
       3 * hd * 4 + 2048 > lim.maxComputeSharedMemorySize)
     throw std::invalid_argument("vulkan: the model's widths need more shared memory than this device has (" + std::to_string(lim.maxComputeSharedMemorySize) + " bytes)");
   if (lim.maxComputeWorkGroupInvocations < 256) throw std::invalid_argument("vulkan: the device runs fewer than 256 invocations per workgroup");
-  if ((c.vocab + 7) / 8 > lim.maxComputeWorkGroupCount[0] || (2 * F + 7) / 8 > lim.maxComputeWorkGroupCount[0])
+  // gemv.comp: R rows per subgroup, a workgroup of 256 invocations takes R * 256 / subgroup size rows.
+  const uint32_t rowsPerSubgroup = c.gemvRows ? c.gemvRows : 1;
+  const size_t gemvRows = rowsPerSubgroup * std::max<size_t>(1, 256 / ctx_->subgroupSize());
+  if ((c.vocab + 7) / 8 > lim.maxComputeWorkGroupCount[0] || (2 * F + gemvRows - 1) / gemvRows > lim.maxComputeWorkGroupCount[0])
     throw std::invalid_argument("vulkan: vocabulary or FFN too large for one dispatch on this device");
 
   Context& x = *ctx_;
@@ -162,16 +171,21 @@ Model::Model(const Config& c, const std::vector<LayerIn>& layers, const float* n
   // Activations, KV cache and scratch.
   Buffer& params = deviceBuffer(16, "params");
   Buffer& hidden = deviceBuffer(d * 4, "hidden state");
-  Buffer& xq = deviceBuffer(maxA * 4, "activations");
+  Buffer& xq = deviceBuffer(vecsOf(maxN) * 128, "activations");  // gemv.comp's layout: 8 uvec4 per 64 columns
   Buffer& qkv = deviceBuffer((attn + 2 * kvw) * 4, "q, k, v");
   Buffer& gu = deviceBuffer(2 * F * 4, "gate, up");
   Buffer& work = deviceBuffer(maxN * 4, "scratch");
   Buffer& work2 = deviceBuffer(maxN * 4, "Hadamard output");
+  Buffer& rowSq = deviceBuffer(128 * 4, "Hadamard row sums of squares");  // one per row of H_K (K <= 128)
   // Attention runs as heads x splits workgroups over ranges of positions, merged by prep: by default
-  // ~128 workgroups on a GPU, 1 split on a CPU implementation (SwiftShader: workgroups run on the cores).
+  // ~320 workgroups on a GPU (16 splits of the 2B shape's 20 heads: 2.83 vs 3.28 GPU ms/token with 6
+  // after 512 tokens on the H100, the same after 64), 1 split on a CPU implementation (SwiftShader:
+  // workgroups run on the cores).
   const size_t splits = c.attentionSplits ? c.attentionSplits
                         : ctx_->properties().deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU ? 1
-                                                                                        : std::max<size_t>(1, std::min<size_t>(16, 128 / c.heads));
+                                                                                        : std::max<size_t>(1, std::min<size_t>(16, 320 / c.heads));
+  if (c.heads * splits > kMaxHeadSplits)
+    throw std::invalid_argument("vulkan: " + std::to_string(c.heads) + " heads x " + std::to_string(splits) + " attention splits exceed " + std::to_string(kMaxHeadSplits));
   Buffer& partials = deviceBuffer(c.heads * splits * (2 + hd) * 4, "attention partials");
   Buffer& logits = deviceBuffer(c.vocab * 4, "logits");
   std::vector<size_t> kIdx(L), vIdx(L);
@@ -186,40 +200,44 @@ Model::Model(const Config& c, const std::vector<LayerIn>& layers, const float* n
 
   // Pipelines (specialization constant 0: the size of the shared array).
   VkPipeline pEmbed = x.pipeline(spirv::embed, sizeof(spirv::embed), {});
-  VkPipeline pPrep = x.pipeline(spirv::prep, sizeof(spirv::prep), {u32(maxN, "width")});
-  VkPipeline pGemv = x.pipeline(spirv::gemv, sizeof(spirv::gemv), {u32(maxA, "width")});
+  VkPipeline pPrep = x.pipeline(spirv::prep, sizeof(spirv::prep), {u32(maxN, "width"), prepThreads, u32(kMaxHeadSplits, "heads")});
+  VkPipeline pGemv = x.pipeline(spirv::gemv, sizeof(spirv::gemv), {rowsPerSubgroup});
+  VkPipeline pHadp = c.hadamard ? x.pipeline(spirv::hadp, sizeof(spirv::hadp), {u32(std::max(hAttn.pow2, hFfn.pow2), "width"), u32(kMaxHeadSplits, "heads")}) : VK_NULL_HANDLE;
   VkPipeline pHadk = x.pipeline(spirv::hadk, sizeof(spirv::hadk), {});
   VkPipeline pAttn = x.pipeline(spirv::attn, sizeof(spirv::attn), {u32(hd, "head_dim")});
   VkPipeline pHead = x.pipeline(spirv::head, sizeof(spirv::head), {u32(d, "hidden size")});
 
   const float eps = static_cast<float>(c.eps);
-  const auto prep = [&](int kernel, Buffer& src, uint32_t n, uint32_t mode, size_t normOff, uint32_t quant, const HadamardPlan* h, size_t hadOff,
-                        uint32_t stage = 0) {
+  const auto prep = [&](int kernel, Buffer& src, uint32_t n, uint32_t mode, size_t normOff, uint32_t quant, uint32_t stage = 0) {
     Dispatch dp{pPrep, {params.buf, src.buf, normBuf.buf, hadBuf.buf, work.buf, xq.buf}, {}, 1, kernel};
-    const uint32_t pc[] = {n, mode, u32(normOff, "norm offset"), quant, h ? static_cast<uint32_t>(h->K) : 0u, h ? u32(h->pow2, "width") : 0u, u32(hadOff, "Hadamard offset"),
-                           u32(wordsOf(n) * 4, "width"), bits(eps), u32(splits, "splits"), u32(hd, "head_dim"), stage};
+    const uint32_t pc[] = {n, mode, u32(normOff, "norm offset"), quant, u32(vecsOf(n), "width"), bits(eps), u32(splits, "splits"), u32(hd, "head_dim"), stage};
     std::copy(std::begin(pc), std::end(pc), dp.push);
     return dp;
   };
-  // The quantized input of a site: one prep dispatch, or three where the Hadamard transform has an H_K factor.
+  // The quantized input of a site: one prep dispatch, or with the Hadamard transform three: the
+  // norm weight and H_P's butterflies per row of H_K (K workgroups), the H_K step with 1 / rms, the
+  // quantizer.
   const auto siteInput = [&](std::vector<Dispatch>& out, int kernel, Buffer& src, size_t n, uint32_t mode, size_t normOff, uint32_t quant, const HadamardPlan* h,
                              size_t hadOff) {
-    if (!h || h->K == 1) {
-      out.push_back(prep(kernel, src, u32(n, "width"), mode, normOff, quant, h, hadOff));
+    if (!h) {
+      out.push_back(prep(kernel, src, u32(n, "width"), mode, normOff, quant));
       return;
     }
-    out.push_back(prep(kernel, src, u32(n, "width"), mode, normOff, quant, h, hadOff, 1));
-    Dispatch dp{pHadk, {params.buf, work.buf, hadBuf.buf, work2.buf}, {}, u32((n + 255) / 256, "width"), kernel + 1};
+    Dispatch rows{pHadp, {params.buf, src.buf, normBuf.buf, params.buf, work.buf, rowSq.buf}, {}, static_cast<uint32_t>(h->K), kernel};
+    const uint32_t rpc[] = {u32(n, "width"), mode, u32(normOff, "norm offset"), u32(h->pow2, "width"), u32(splits, "splits"), u32(hd, "head_dim")};
+    std::copy(std::begin(rpc), std::end(rpc), rows.push);
+    out.push_back(rows);
+    Dispatch dp{pHadk, {params.buf, work.buf, hadBuf.buf, work2.buf, params.buf, rowSq.buf}, {}, u32((n + 63) / 64, "width"), kernel + 1};
     const uint32_t pc[] = {u32(n, "width"), static_cast<uint32_t>(h->K), u32(h->pow2, "width"), u32(hadOff, "Hadamard offset"),
-                           bits(static_cast<float>(1 / std::sqrt(static_cast<double>(n))))};
+                           bits(static_cast<float>(1 / std::sqrt(static_cast<double>(n)))), bits(eps)};
     std::copy(std::begin(pc), std::end(pc), dp.push);
     out.push_back(dp);
-    out.push_back(prep(kernel + 2, work2, u32(n, "width"), 0, 0, quant, nullptr, 0, 2));
+    out.push_back(prep(kernel + 2, work2, u32(n, "width"), 0, 0, quant, 1));
   };
   const auto gemv = [&](int kernel, Buffer& w, size_t wOff, size_t rows, size_t cols, Buffer& out, bool add, size_t seg1, size_t seg2, double a0, double a1, double a2) {
-    Dispatch dp{pGemv, {params.buf, w.buf, xq.buf, out.buf}, {}, u32((rows + 7) / 8, "rows"), kernel};
-    const uint32_t pc[] = {u32(rows, "rows"), u32(wordsOf(cols), "cols"), u32(wOff, "weight offset"), u32(seg1, "rows"), u32(seg2, "rows"),
-                           bits(static_cast<float>(a0)), bits(static_cast<float>(a1)), bits(static_cast<float>(a2)), add ? 1u : 0u, 0u};
+    Dispatch dp{pGemv, {params.buf, w.buf, xq.buf, out.buf}, {}, u32((rows + gemvRows - 1) / gemvRows, "rows"), kernel};
+    const uint32_t pc[] = {u32(rows, "rows"), u32(vecsOf(cols), "cols"), u32(wOff / 4, "weight offset"), u32(seg1, "rows"), u32(seg2, "rows"),
+                           bits(static_cast<float>(a0)), bits(static_cast<float>(a1)), bits(static_cast<float>(a2)), add ? 1u : 0u, 0u, u32(gemvRows, "rows")};
     std::copy(std::begin(pc), std::end(pc), dp.push);
     return dp;
   };
@@ -235,7 +253,7 @@ Model::Model(const Config& c, const std::vector<LayerIn>& layers, const float* n
     const LayerIn& l = layers[li];
     Buffer& w = owned_[weightIdx[li]];
     const size_t nb = li * perLayer;
-    list.push_back(prep(kPrepQkv, hidden, u32(d, "d"), 0, nb, q0, nullptr, 0));
+    list.push_back(prep(kPrepQkv, hidden, u32(d, "d"), 0, nb, q0));
     list.push_back(gemv(kGemvQkv, w, 0, attn + 2 * kvw, d, qkv, false, attn, attn + kvw, l.q.alpha, l.k.alpha, l.v.alpha));
     {
       Dispatch dp{pAttn, {params.buf, qkv.buf, owned_[kIdx[li]].buf, owned_[vIdx[li]].buf, params.buf, partials.buf, ropeBuf.buf}, {}, u32(c.heads * splits, "heads"),
@@ -247,12 +265,12 @@ Model::Model(const Config& c, const std::vector<LayerIn>& layers, const float* n
     }
     siteInput(list, kPrepO, partials, attn, 3, nb + d, q1, c.hadamard ? &hAttn : nullptr, 0);
     list.push_back(gemv(kGemvO, w, offO, d, attn, hidden, true, d, d, l.o.alpha, l.o.alpha, l.o.alpha));
-    list.push_back(prep(kPrepGateUp, hidden, u32(d, "d"), 0, nb + d + attn, q2, nullptr, 0));
+    list.push_back(prep(kPrepGateUp, hidden, u32(d, "d"), 0, nb + d + attn, q2));
     list.push_back(gemv(kGemvGateUp, w, offGU, 2 * F, d, gu, false, F, 2 * F, l.gate.alpha, l.up.alpha, l.up.alpha));
     siteInput(list, kPrepDown, gu, F, c.relu2 ? 1 : 2, nb + 2 * d + attn, q3, c.hadamard ? &hFfn : nullptr, ffnHadOff);
     list.push_back(gemv(kGemvDown, w, offDown, d, F, hidden, true, d, d, l.down.alpha, l.down.alpha, l.down.alpha));
   }
-  list.push_back(prep(kFinalNorm, hidden, u32(d, "d"), 0, L * perLayer, 0, nullptr, 0));
+  list.push_back(prep(kFinalNorm, hidden, u32(d, "d"), 0, L * perLayer, 0));
   {
     Dispatch dp{pHead, {params.buf, head->buf, work.buf, logits.buf}, {u32(c.vocab, "vocab"), u32(d / 2, "d")}, u32((c.vocab + 7) / 8, "vocab"), kLmHead};
     list.push_back(dp);
@@ -275,8 +293,11 @@ Model::Model(const Config& c, const std::vector<LayerIn>& layers, const float* n
   VkCommandBufferAllocateInfo cai{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
   cai.commandPool = cmdPool_;
   cai.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
-  cai.commandBufferCount = 1;
-  check(f.vkAllocateCommandBuffers(x.device(), &cai, &cmd_), "vkAllocateCommandBuffers");
+  cai.commandBufferCount = 2;
+  VkCommandBuffer cbs[2];
+  check(f.vkAllocateCommandBuffers(x.device(), &cai, cbs), "vkAllocateCommandBuffers");
+  cmd_ = cbs[0];
+  cmdPrompt_ = cbs[1];
   VkFenceCreateInfo fci{VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
   check(f.vkCreateFence(x.device(), &fci, nullptr, &fence_), "vkCreateFence");
   if (x.timestamps()) {
@@ -316,40 +337,53 @@ void Model::record(std::vector<Dispatch>& list, VkBuffer params, VkBuffer logits
     f.vkUpdateDescriptorSets(x.device(), kBindings, w, 0, nullptr);
   }
 
-  VkCommandBufferBeginInfo bi{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
-  check(f.vkBeginCommandBuffer(cmd_, &bi), "vkBeginCommandBuffer");
-  const auto barrier = [&](VkPipelineStageFlags from, VkAccessFlags fromAccess, VkPipelineStageFlags to, VkAccessFlags toAccess) {
-    VkMemoryBarrier mb{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
-    mb.srcAccessMask = fromAccess;
-    mb.dstAccessMask = toAccess;
-    f.vkCmdPipelineBarrier(cmd_, from, to, 0, 1, &mb, 0, nullptr, 0, nullptr);
-  };
-  if (queries_) f.vkCmdResetQueryPool(cmd_, queries_, 0, queryCount_);
-  // The step's position and token id, from the host-visible buffer the host wrote before submitting.
-  VkBufferCopy pc{0, 0, 8};
-  f.vkCmdCopyBuffer(cmd_, paramsHost_.buf, params, 1, &pc);
-  barrier(VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT);
-  if (queries_) f.vkCmdWriteTimestamp(cmd_, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, queries_, 0);
-  VkPipeline bound = VK_NULL_HANDLE;
+  // cmd_: the whole step, logits copied out (timestamps after every dispatch with profile on);
+  // cmdPrompt_: a prompt token whose logits nobody reads: no final norm, LM head or copy (two
+  // timestamps: the step's total).
   queryKernel_.assign(queryCount_, -1);
-  for (size_t i = 0; i < list.size(); i++) {
-    const Dispatch& dp = list[i];
-    if (dp.pipeline != bound) f.vkCmdBindPipeline(cmd_, VK_PIPELINE_BIND_POINT_COMPUTE, bound = dp.pipeline);
-    f.vkCmdBindDescriptorSets(cmd_, VK_PIPELINE_BIND_POINT_COMPUTE, x.pipelineLayout(), 0, 1, &sets[i], 0, nullptr);
-    f.vkCmdPushConstants(cmd_, x.pipelineLayout(), VK_SHADER_STAGE_COMPUTE_BIT, 0, kPushBytes, dp.push);
-    f.vkCmdDispatch(cmd_, dp.groups, 1, 1);
-    barrier(VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
-            VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_READ_BIT);
-    if (queries_ && c_.profile) {
-      f.vkCmdWriteTimestamp(cmd_, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, queries_, static_cast<uint32_t>(i + 1));
-      queryKernel_[i + 1] = dp.kernel;
+  for (const bool full : {true, false}) {
+    VkCommandBuffer cb = full ? cmd_ : cmdPrompt_;
+    const size_t count = full ? list.size() : list.size() - 2;
+    const bool perDispatch = full && c_.profile;
+    VkCommandBufferBeginInfo bi{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
+    check(f.vkBeginCommandBuffer(cb, &bi), "vkBeginCommandBuffer");
+    const auto barrier = [&](VkPipelineStageFlags from, VkAccessFlags fromAccess, VkPipelineStageFlags to, VkAccessFlags toAccess) {
+      VkMemoryBarrier mb{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
+      mb.srcAccessMask = fromAccess;
+      mb.dstAccessMask = toAccess;
+      f.vkCmdPipelineBarrier(cb, from, to, 0, 1, &mb, 0, nullptr, 0, nullptr);
+    };
+    if (queries_) f.vkCmdResetQueryPool(cb, queries_, 0, queryCount_);
+    // The step's position and token id, from the host-visible buffer the host wrote before submitting.
+    VkBufferCopy pc{0, 0, 8};
+    f.vkCmdCopyBuffer(cb, paramsHost_.buf, params, 1, &pc);
+    barrier(VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT);
+    if (queries_) f.vkCmdWriteTimestamp(cb, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, queries_, 0);
+    VkPipeline bound = VK_NULL_HANDLE;
+    for (size_t i = 0; i < count; i++) {
+      const Dispatch& dp = list[i];
+      if (dp.pipeline != bound) f.vkCmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_COMPUTE, bound = dp.pipeline);
+      f.vkCmdBindDescriptorSets(cb, VK_PIPELINE_BIND_POINT_COMPUTE, x.pipelineLayout(), 0, 1, &sets[i], 0, nullptr);
+      f.vkCmdPushConstants(cb, x.pipelineLayout(), VK_SHADER_STAGE_COMPUTE_BIT, 0, kPushBytes, dp.push);
+      f.vkCmdDispatch(cb, dp.groups, 1, 1);
+      // Every dispatch depends on the one before; only the LM head's output (logits) goes to a copy.
+      if (i + 1 < count || !full)
+        barrier(VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT);
+      else
+        barrier(VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_READ_BIT);
+      if (queries_ && perDispatch) {
+        f.vkCmdWriteTimestamp(cb, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, queries_, static_cast<uint32_t>(i + 1));
+        queryKernel_[i + 1] = dp.kernel;
+      }
     }
+    if (full) {
+      VkBufferCopy lc{0, 0, c_.vocab * 4};
+      f.vkCmdCopyBuffer(cb, logits, readback_.buf, 1, &lc);
+      barrier(VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT, VK_PIPELINE_STAGE_HOST_BIT, VK_ACCESS_HOST_READ_BIT);
+    }
+    if (queries_ && !perDispatch) f.vkCmdWriteTimestamp(cb, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, queries_, 1);
+    check(f.vkEndCommandBuffer(cb), "vkEndCommandBuffer");
   }
-  VkBufferCopy lc{0, 0, c_.vocab * 4};
-  f.vkCmdCopyBuffer(cmd_, logits, readback_.buf, 1, &lc);
-  barrier(VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT, VK_PIPELINE_STAGE_HOST_BIT, VK_ACCESS_HOST_READ_BIT);
-  if (queries_ && !c_.profile) f.vkCmdWriteTimestamp(cmd_, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, queries_, 1);
-  check(f.vkEndCommandBuffer(cmd_), "vkEndCommandBuffer");
 }
 
 Model::~Model() {
@@ -365,25 +399,29 @@ Model::~Model() {
   x.destroy(readback_);
 }
 
-void Model::step(uint32_t token) {
+void Model::step(uint32_t token, bool logits) {
   Context& x = *ctx_;
   const Functions& f = x.fn();
   const uint32_t p[2] = {static_cast<uint32_t>(pos_), token};
   std::memcpy(paramsHost_.mapped, p, 8);  // coherent memory: visible to the copy at submission
   VkSubmitInfo si{VK_STRUCTURE_TYPE_SUBMIT_INFO};
   si.commandBufferCount = 1;
-  si.pCommandBuffers = &cmd_;
+  si.pCommandBuffers = logits ? &cmd_ : &cmdPrompt_;
+  const auto t0 = std::chrono::steady_clock::now();
   check(f.vkQueueSubmit(x.queue(), 1, &si, fence_), "vkQueueSubmit");
   check(f.vkWaitForFences(x.device(), 1, &fence_, VK_TRUE, UINT64_MAX), "vkWaitForFences");
+  times_.submitWait += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   f.vkResetFences(x.device(), 1, &fence_);
   if (queries_) {
-    std::vector<uint64_t> ts(queryCount_);
-    check(f.vkGetQueryPoolResults(x.device(), queries_, 0, queryCount_, ts.size() * 8, ts.data(), 8, VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT),
+    const uint32_t n = logits ? queryCount_ : 2;  // the prompt buffer writes queries 0 and 1 only
+    std::vector<uint64_t> ts(n);
+    check(f.vkGetQueryPoolResults(x.device(), queries_, 0, n, ts.size() * 8, ts.data(), 8, VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT),
           "vkGetQueryPoolResults");
     const double ms = x.timestampPeriodNs() * 1e-6;
-    times_.total += static_cast<double>(ts[queryCount_ - 1] - ts[0]) * ms;
-    for (uint32_t i = 1; i < queryCount_; i++)
-      if (queryKernel_[i] >= 0) times_.kernels[queryKernel_[i]].second += static_cast<double>(ts[i] - ts[i - 1]) * ms;
+    times_.total += static_cast<double>(ts[n - 1] - ts[0]) * ms;
+    if (logits)
+      for (uint32_t i = 1; i < n; i++)
+        if (queryKernel_[i] >= 0) times_.kernels[queryKernel_[i]].second += static_cast<double>(ts[i] - ts[i - 1]) * ms;
   }
   times_.steps++;
   pos_++;
@@ -397,8 +435,9 @@ void Model::forward(const std::vector<int32_t>& ids, float* logits) {
   for (int32_t id : ids)
     if (id < 0 || static_cast<size_t>(id) >= c_.vocab)
       throw std::invalid_argument("token id " + std::to_string(id) + " outside the vocabulary (" + std::to_string(c_.vocab) + ")");
-  // Prefill runs token by token: every token is a decode step (same command buffer).
-  for (int32_t id : ids) step(static_cast<uint32_t>(id));
+  // Prefill runs token by token: every token is a decode step; only the last one computes logits.
+  for (size_t i = 0; i < ids.size(); i++) step(static_cast<uint32_t>(ids[i]), i + 1 == ids.size());
+  const auto t0 = std::chrono::steady_clock::now();
   if (!readback_.coherent) {
     VkMappedMemoryRange r{VK_STRUCTURE_TYPE_MAPPED_MEMORY_RANGE};
     r.memory = readback_.mem;
@@ -406,6 +445,7 @@ void Model::forward(const std::vector<int32_t>& ids, float* logits) {
     ctx_->fn().vkInvalidateMappedMemoryRanges(ctx_->device(), 1, &r);
   }
   std::memcpy(logits, readback_.mapped, c_.vocab * 4);
+  times_.readback += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 }
 
 }  // namespace bitlens::vk

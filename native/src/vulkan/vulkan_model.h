@@ -1,9 +1,10 @@
 // The Vulkan decode backend: the forward pass of docs/model-format.md on compute shaders
 // (native/shaders). Weights are uploaded once; the KV cache lives on the GPU; a decode step is one
-// pre-recorded command buffer (embedding; per layer 4 prepare dispatches (norm, Hadamard,
-// quantizer; two more per site with an H_K factor), 4 ternary GEMVs and one attention dispatch;
-// the final norm and the F16 LM head) submitted once with one fence wait; the position and the
-// token id come from a small buffer the command buffer copies in first.
+// pre-recorded command buffer (embedding; per layer 4 site inputs (norm and quantizer in one
+// workgroup; with the Hadamard transform three dispatches: norm weight and H_P per row of H_K, the
+// H_K step with 1 / rms, the quantizer), 4 ternary GEMVs and one attention dispatch; the final norm
+// and the F16 LM head) submitted once with one fence wait; the position and the token id come from
+// a small buffer the command buffer copies in first. Needs subgroup arithmetic (Vulkan 1.1).
 // Float32 throughout (the CPU backend quantizes from float64), integer ternary sums (exact).
 #pragma once
 #include "context.h"
@@ -29,6 +30,8 @@ struct Config {
   bool profile = false;
   /** Workgroups per attention head, over ranges of positions (0: chosen for the device). */
   size_t attentionSplits = 0;
+  /** Rows per subgroup in the ternary GEMV (1, 2 or 4; 0: the default). */
+  uint32_t gemvRows = 0;
 };
 
 struct LinearIn {
@@ -42,10 +45,12 @@ struct LayerIn {
   LinearIn q, k, v, o, gate, up, down;
 };
 
-/** GPU milliseconds per kernel kind (profile on) and in total, summed over steps. */
+/** GPU milliseconds per kernel kind (profile on) and in total, summed over steps; host milliseconds
+ * from submission to the fence (GPU time + submission and wake-up latency) and for copying logits out. */
 struct GpuTimes {
   double total = 0;
   size_t steps = 0;
+  double submitWait = 0, readback = 0;
   std::vector<std::pair<std::string, double>> kernels;
 };
 
@@ -54,7 +59,7 @@ class Model {
   /** Tables are F16 bits; head == nullptr: tied to the embedding. Throws std::runtime_error / std::invalid_argument. */
   Model(const Config& c, const std::vector<LayerIn>& layers, const float* norm, const uint16_t* embedF16, const uint16_t* headF16);
   ~Model();
-  /** Appends the tokens to the KV cache (one submission each) and writes the last one's logits (vocab floats). */
+  /** Appends the tokens to the KV cache (one submission each; the LM head runs for the last only) and writes its logits (vocab floats). */
   void forward(const std::vector<int32_t>& ids, float* logits);
   void reset() { pos_ = 0; }
   size_t position() const { return pos_; }
@@ -74,7 +79,7 @@ class Model {
     int kernel;  // index into kernelNames_
   };
   void record(std::vector<Dispatch>& list, VkBuffer params, VkBuffer logits);
-  void step(uint32_t token);
+  void step(uint32_t token, bool logits);
 
   std::unique_ptr<Context> ctx_;
   Config c_;
@@ -83,11 +88,11 @@ class Model {
   Buffer paramsHost_, readback_;
   VkDescriptorPool descPool_ = VK_NULL_HANDLE;
   VkCommandPool cmdPool_ = VK_NULL_HANDLE;
-  VkCommandBuffer cmd_ = VK_NULL_HANDLE;
+  VkCommandBuffer cmd_ = VK_NULL_HANDLE, cmdPrompt_ = VK_NULL_HANDLE;  // a step with / without the LM head and logits
   VkFence fence_ = VK_NULL_HANDLE;
   VkQueryPool queries_ = VK_NULL_HANDLE;
   uint32_t queryCount_ = 0;
-  std::vector<int> queryKernel_;  // kernel of the dispatch that ends at query i (profile)
+  std::vector<int> queryKernel_;  // kernel of the dispatch that ends at query i (cmd_ with profile on)
   std::vector<std::string> kernelNames_;
   GpuTimes times_;
   size_t pos_ = 0;
