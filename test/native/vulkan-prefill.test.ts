@@ -112,6 +112,32 @@ describe('vulkan batched prefill', () => {
     }
   });
 
+  // The default chunk (32 rows in gemm.comp's accumulators); rows of 5 and 3 uvec4s (more than one
+  // per lane where subgroups are 4 wide), a head dim of 80.
+  gpu('default chunk: a 70-token prompt (2 chunks + 6) as token by token, then greedy steps', () => {
+    const config = testConfig({ hiddenSize: 320, numHeads: 4, numKvHeads: 2, headDim: 80, intermediateSize: 192, numLayers: 1 });
+    const weights = randomModelWeights(config, 37);
+    const prompt = Array.from({ length: 70 }, (_, i) => (i * 53 + 7) % 256);
+    for (const scheme of ['b1.58', 'v2-a4'] as const) {
+      const batched = new VulkanModel(weights, { scheme, kvBits: 16 });
+      const single = new VulkanModel(weights, { scheme, kvBits: 16, prefillChunk: 1 });
+      try {
+        let a = batched.forward(prompt);
+        let b = single.forward(prompt);
+        expect(batched.gpuTimes().submissions).toBe(3);
+        for (let s = 0; s < 3; s++) {
+          expect(maxDiff(a, b), `${scheme} step ${s}`).toBe(0);
+          const next = argmax(b);
+          a = batched.forward([next]);
+          b = single.forward([next]);
+        }
+      } finally {
+        batched.dispose();
+        single.dispose();
+      }
+    }
+  });
+
   gpu('context-limit and bad-token errors before any work; the model goes on after them', () => {
     const config = testConfig({ maxPositionEmbeddings: 12 });
     const weights = randomModelWeights(config, 31);
