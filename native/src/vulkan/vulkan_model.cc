@@ -71,10 +71,11 @@ Model::Model(const Config& c, const std::vector<LayerIn>& layers, const float* n
   // gemv.comp: R rows per subgroup, a workgroup of 256 invocations takes R * 256 / subgroup size rows.
   const uint32_t rowsPerSubgroup = c.gemvRows ? c.gemvRows : 1;
   const size_t gemvRows = rowsPerSubgroup * std::max<size_t>(1, 256 / ctx_->subgroupSize());
-  if ((c.vocab + 7) / 8 > lim.maxComputeWorkGroupCount[0] || (2 * F + gemvRows - 1) / gemvRows > lim.maxComputeWorkGroupCount[0])
-    throw std::invalid_argument("vulkan: vocabulary or FFN too large for one dispatch on this device");
-  // gemm.comp: one row per subgroup; T = the prompt chunk (token rows of every per-token buffer).
+  // gemm.comp: one row per subgroup (at most gemvRows rows per workgroup, so it has the most workgroups).
   const size_t gemmRows = std::max<size_t>(1, 256 / ctx_->subgroupSize());
+  if ((c.vocab + 7) / 8 > lim.maxComputeWorkGroupCount[0] || (2 * F + gemmRows - 1) / gemmRows > lim.maxComputeWorkGroupCount[0])
+    throw std::invalid_argument("vulkan: vocabulary or FFN too large for one dispatch on this device");
+  // T = the prompt chunk: the token rows of every per-token buffer.
   chunk_ = c.prefillChunk ? c.prefillChunk : kDefaultPrefillChunk;
   if (chunk_ > 64) throw std::invalid_argument("vulkan: prefill chunk " + std::to_string(chunk_) + " exceeds 64 tokens");
   const size_t T = chunk_;
