@@ -112,15 +112,20 @@ for (const scheme of values.schemes.split(',') as Scheme[]) {
   if (V > 0) {
     const cpu = new NativeCpuModel(weights, { scheme, kvBits: 16, threads: values.threads ? Number(values.threads) : undefined, lmHead: 'full' });
     const vv = new VulkanModel(weights, { scheme, kvBits: 16, ...variants[0] });
+    // The same backend token by token: the batched prefill should give the same logits.
+    const vt = new VulkanModel(weights, { scheme, kvBits: 16, ...variants[0], prefillChunk: 1 });
     let ids = prompt.slice(0, 16);
     let maxDiff = 0;
     let maxAbs = 0;
+    let batchDiff = 0;
     const a: number[] = [];
     const b: number[] = [];
     for (let s = 0; s < V; s++) {
       const x = vv.forward(ids);
       const y = cpu.forward(ids);
+      const z = vt.forward(ids);
       for (let i = 0; i < x.length; i++) {
+        batchDiff = Math.max(batchDiff, Math.abs(x[i] - z[i]));
         maxDiff = Math.max(maxDiff, Math.abs(x[i] - y[i]));
         maxAbs = Math.max(maxAbs, Math.abs(y[i]));
       }
@@ -129,6 +134,8 @@ for (const scheme of values.schemes.split(',') as Scheme[]) {
       ids = [b[b.length - 1]];
     }
     console.log(`verify vs native CPU (${V} steps after 16 prompt tokens): max |logit diff| ${fmt(maxDiff, 5)} of max |logit| ${fmt(maxAbs, 2)}; greedy ${a.join() === b.join() ? 'equal' : `DIFFER: ${a.join()} vs ${b.join()}`}`);
+    console.log(`verify batched prefill vs token by token (same steps): max |logit diff| ${batchDiff}`);
     vv.dispose();
+    vt.dispose();
   }
 }
