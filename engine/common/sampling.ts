@@ -68,13 +68,41 @@ export function applyRepetitionPenalty(logits: ArrayLike<number>, context: Itera
 }
 
 /**
+ * argmax(applyRepetitionPenalty(logits, context, penalty)) without the copy of the whole vocabulary
+ * (a decode step's largest host cost on a fast GPU): the penalised values of the context's tokens,
+ * the raw logits elsewhere, ties to the lowest id.
+ */
+export function greedyToken(logits: ArrayLike<number>, context: Iterable<number>, penalty: number): number {
+  const raw = argmax(logits);
+  if (penalty === 1) return raw;
+  const seen = new Set(context);
+  // A penalty > 1 only lowers values: an unpenalised raw argmax stays the argmax (ties included).
+  if (penalty > 1 && !seen.has(raw)) return raw;
+  const ids = [...seen].filter((id) => id >= 0 && id < logits.length).sort((a, b) => a - b);
+  let best = 0;
+  let bestValue = ids[0] === 0 ? penalise(logits[0], penalty) : logits[0];
+  for (let i = 1, k = ids[0] === 0 ? 1 : 0; i < logits.length; i++) {
+    let v = logits[i];
+    if (i === ids[k]) {
+      v = penalise(v, penalty);
+      k++;
+    }
+    if (v > bestValue) {
+      best = i;
+      bestValue = v;
+    }
+  }
+  return best;
+}
+
+/**
  * Picks the next token. `context` holds the prompt and the tokens generated so far (for the
  * repetition penalty); `random` is a PRNG from seededRandom. Order: penalty, temperature, top-k,
  * top-p (smallest set of most likely tokens whose probability reaches p), then one draw.
  */
 export function sampleToken(logits: ArrayLike<number>, s: SamplingOptions, context: Iterable<number>, random: () => number): number {
+  if (s.temperature === 0) return greedyToken(logits, context, s.repetitionPenalty);
   const z = applyRepetitionPenalty(logits, context, s.repetitionPenalty);
-  if (s.temperature === 0) return argmax(z);
   // Candidates, most likely first (stable: ties keep the lower id first).
   let ids = Array.from(z.keys()).filter((i) => Number.isFinite(z[i]) || z[i] === Infinity);
   ids.sort((a, b) => z[b] - z[a] || a - b);

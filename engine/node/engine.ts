@@ -239,6 +239,27 @@ async function openCpuRunner(name: string, weights: ModelWeights, run: RunOption
   return { runner, note: `cpu: onnxruntime${whyNot ? ` (native kernels unavailable: ${whyNot})` : ''}` };
 }
 
+/**
+ * The Vulkan runner, or why there is none. `auto` takes only a hardware GPU: a CPU implementation
+ * of Vulkan (SwiftShader, lavapipe) is slower than the native CPU kernels.
+ */
+function openVulkanRunner(weights: ModelWeights, run: RunOptions): { runner?: VulkanStepRunner; why?: string } {
+  const unsupported = vulkanUnsupported(run);
+  if (unsupported) throw new RangeError(unsupported);
+  let vk: VulkanStepRunner;
+  try {
+    vk = new VulkanStepRunner(weights, run);
+  } catch (e) {
+    return { why: (e as Error).message };
+  }
+  if (run.device === 'auto' && vk.deviceType === 'cpu') {
+    const why = `${vk.deviceName} is a CPU implementation`;
+    void vk.dispose();
+    return { why };
+  }
+  return { runner: vk };
+}
+
 /** Loads `modelDir` and opens a step runner for `run`: ONNX Runtime on a GPU, or on the CPU per opts.cpuBackend. */
 export async function createEngine(modelDir: string, run: RunOptions, opts: EngineOptions = {}): Promise<NodeEngine> {
   validateRunOptions(run);
@@ -250,24 +271,25 @@ export async function createEngine(modelDir: string, run: RunOptions, opts: Engi
   const c = model.config;
   const name = c.name ?? modelDir.split(/[\\/]/).filter(Boolean).pop() ?? modelDir;
   const codec = new TextCodec({ tokenizerJson: model.tokenizerJson, tokenizerConfig: model.tokenizerConfig, bosTokenId: c.bosTokenId, modelName: name });
-  let device: Backend;
   const notes: string[] = [];
   let runner: StepRunner | undefined;
-  if (run.device === 'vulkan') {
-    // The native Vulkan backend (no ONNX Runtime): refuses what it cannot run, falls back to the
-    // CPU with the reason when there is no Vulkan loader or device.
-    const unsupported = vulkanUnsupported(run);
-    if (unsupported) throw new RangeError(unsupported);
-    try {
-      const vk = new VulkanStepRunner(model.weights, run);
-      runner = vk;
+  let device: Backend | undefined;
+  // The native Vulkan backend (no ONNX Runtime) when asked for, and first under `auto` when it can
+  // run this (no taps, 16-bit KV, F16 embedding) on a hardware GPU.
+  if (run.device === 'vulkan' || (run.device === 'auto' && vulkanUnsupported(run) === null)) {
+    const vk = openVulkanRunner(model.weights, run);
+    if (vk.runner) {
+      runner = vk.runner;
       device = 'vulkan';
-      notes.push(`vulkan: ${vk.deviceName}`);
-    } catch (e) {
+      notes.push(`${run.device === 'auto' ? 'auto picked ' : ''}vulkan: ${vk.runner.deviceName}`);
+    } else if (run.device === 'vulkan') {
       device = 'cpu';
-      notes.push(`vulkan could not start (${(e as Error).message}); using cpu`);
+      notes.push(`vulkan could not start (${vk.why}); using cpu`);
+    } else {
+      notes.push(`vulkan not used: ${vk.why}`);
     }
-  } else {
+  }
+  if (!device) {
     const choice = await chooseDevice(run.device);
     device = choice.device;
     if (choice.note) notes.push(choice.note);

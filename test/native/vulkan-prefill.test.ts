@@ -8,8 +8,7 @@
 // integer sums are exact; attention reads k, v of its own position from the cache instead of a
 // copy of the same floats): their logits must be identical. Against the CPU backend (float64
 // quantizer inputs) the tolerance of vulkan.test.ts applies (FLIP; greedy tokens equal).
-import { existsSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import type { ModelConfig } from '../../engine/common/config.js';
 import { randomModelWeights } from '../../engine/common/random-model.js';
 import { argmax } from '../../engine/common/reference.js';
@@ -17,22 +16,10 @@ import { NativeCpuModel } from '../../engine/node/native/cpu-model.js';
 import { VULKAN_SCHEMES, VulkanModel } from '../../engine/node/vulkan/vulkan-model.js';
 import { BOS, testConfig } from '../engine/node/helpers.js';
 import { maxDiff } from '../reference-compare.js';
-
-const SWIFTSHADER = '/usr/lib/chromium/vk_swiftshader_icd.json';
-if (!process.env.VK_ICD_FILENAMES && !process.env.VK_DRIVER_FILES && existsSync(SWIFTSHADER)) process.env.VK_ICD_FILENAMES = SWIFTSHADER;
+import { gpuTest as gpu } from './vulkan-device.js';
 
 const FLIP = 0.25;
 const CHUNK = 4;
-
-function vulkanProblem(): string | null {
-  try {
-    new VulkanModel(randomModelWeights(testConfig(), 1), { scheme: 'b1.58', kvBits: 16 }).dispose();
-    return null;
-  } catch (e) {
-    return (e as Error).message;
-  }
-}
-const gpu = vulkanProblem() === null || process.env.CI === 'true' ? it : it.skip;
 
 const SHAPES: [string, ModelConfig][] = [
   ['pow2 (hidden 32, ffn 64, relu2glu, tied, GQA 4/2)', testConfig()],

@@ -240,6 +240,39 @@ describe('vulkan backend: refusals and errors', () => {
     }
   });
 
+  gpu('auto runs on Vulkan only on a hardware GPU, and only for runs it supports', async () => {
+    const model = await writeTempModel(testConfig(), 6);
+    try {
+      const open = (run: { scheme: 'b1.58' | 'fp'; taps: boolean }) => createEngine(model.dir, { ...run, kvBits: 16, device: 'auto' }, { cpuBackend: 'native' });
+      const auto = await open({ scheme: 'b1.58', taps: false });
+      try {
+        const type = new VulkanModel(weights, { scheme: 'b1.58', kvBits: 16 });
+        const software = type.device.type === 'cpu';
+        type.dispose();
+        if (software) {
+          expect(auto.info.device).not.toBe('vulkan');
+          expect(auto.info.deviceNote).toMatch(/vulkan not used: .* \(cpu\) is a CPU implementation/);
+        } else {
+          expect(auto.info.device).toBe('vulkan');
+          expect(auto.info.deviceNote).toMatch(/^auto picked vulkan: /);
+        }
+      } finally {
+        await auto.close();
+      }
+      for (const run of [{ scheme: 'b1.58' as const, taps: true }, { scheme: 'fp' as const, taps: false }]) {
+        const e = await open(run);
+        try {
+          expect(e.info.device).not.toBe('vulkan');
+          expect(e.info.deviceNote ?? '').not.toMatch(/vulkan/);
+        } finally {
+          await e.close();
+        }
+      }
+    } finally {
+      await model.cleanup();
+    }
+  });
+
   gpu('says so when the loader finds no Vulkan driver', () => {
     process.env.VK_ICD_FILENAMES = '/nonexistent/icd.json';
     process.env.VK_DRIVER_FILES = '/nonexistent/icd.json';

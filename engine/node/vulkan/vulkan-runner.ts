@@ -23,6 +23,11 @@ export class VulkanStepRunner implements StepRunner {
     return `${d.name} (${d.type})`;
   }
 
+  /** The Vulkan device type: discrete, integrated, virtual, cpu (a software implementation) or other. */
+  get deviceType(): string {
+    return this.live().device.type;
+  }
+
   get length(): number {
     return this.live().position;
   }

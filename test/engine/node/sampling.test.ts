@@ -1,7 +1,7 @@
 // engine/common/sampling.ts: greedy, temperature, top-k, top-p, repetition penalty, seeded PRNG.
 import { describe, expect, it } from 'vitest';
 import type { SamplingOptions } from '../../../engine/common/api.js';
-import { applyRepetitionPenalty, argmax, sampleToken, seededRandom, validateSampling } from '../../../engine/common/sampling.js';
+import { applyRepetitionPenalty, argmax, greedyToken, sampleToken, seededRandom, validateSampling } from '../../../engine/common/sampling.js';
 
 const base: SamplingOptions = { maxTokens: 8, temperature: 1, topK: 0, topP: 1, repetitionPenalty: 1, stop: [] };
 const logits = Float32Array.of(1, 3, 2.5, -1, 3);
@@ -27,6 +27,21 @@ describe('sampling', () => {
   it('temperature 0 is argmax with ties to the lowest id', () => {
     expect(argmax(logits)).toBe(1);
     expect(sampleToken(logits, { ...base, temperature: 0 }, [], () => 0.99)).toBe(1);
+  });
+
+  it('greedy choice without the copy equals the argmax of the penalised logits', () => {
+    const rnd = seededRandom(3);
+    for (let trial = 0; trial < 300; trial++) {
+      const n = 1 + Math.floor(rnd() * 40);
+      // few distinct values, so ties and penalised ties are common
+      const x = Float32Array.from({ length: n }, () => Math.round((rnd() - 0.5) * 8) / 2);
+      const context = Array.from({ length: Math.floor(rnd() * 12) }, () => Math.floor(rnd() * (n + 4)) - 2);
+      for (const penalty of [1, 1.3, 0.7, 2]) {
+        expect(greedyToken(x, context, penalty), `n ${n} context ${context} penalty ${penalty}`).toBe(argmax(applyRepetitionPenalty(x, context, penalty)));
+      }
+    }
+    expect(greedyToken(Float32Array.of(3, 1, 2.9), [0], 1.2)).toBe(2);
+    expect(greedyToken(Float32Array.of(3, 1, 2.9), [0], 1)).toBe(0);
   });
 
   it('top-k keeps the k most likely, top-p the smallest nucleus', () => {
