@@ -2,12 +2,14 @@
 // clock), GPU ms per token from timestamp queries, the share of the bandwidth bound (weight bytes
 // per token as stored on the GPU / --bandwidth), per-kernel GPU times (a second model with a
 // timestamp after every dispatch), and a check against the native CPU backend (max |logit
-// difference| and greedy tokens over --verify steps). A benchmark, not a test.
+// difference| and greedy tokens over --verify steps). Prefill: the prompt in batched chunks of
+// --prefill-chunk tokens (default 32; 1: token by token), with the dispatches and submissions it took.
+// A benchmark, not a test.
 //
 //   npx tsx scripts/bench-vulkan.ts --model DIR [--schemes b1.58,v2-a4] [--prompt-tokens 64]
 //       [--gen-tokens 64] [--verify 8] [--bandwidth 3284] [--threads N] [--no-profile]
-//       [--gemv-rows 1,2,4] [--attention-splits 6,16]   (variants timed one after the other; profile
-//       and verify use the first of each)
+//       [--gemv-rows 1,2,4] [--attention-splits 6,16] [--prefill-chunk 1,32,64]   (variants timed one
+//       after the other; profile and verify use the first of each)
 import { parseArgs } from 'node:util';
 import { argmax } from '../engine/common/reference.js';
 import { seededRandom } from '../engine/common/sampling.js';
@@ -28,6 +30,7 @@ const { values } = parseArgs({
     'no-profile': { type: 'boolean', default: false },
     'gemv-rows': { type: 'string' },
     'attention-splits': { type: 'string' },
+    'prefill-chunk': { type: 'string' },
   },
   strict: true,
 });
@@ -38,9 +41,13 @@ const V = Number(values.verify);
 const bw = Number(values.bandwidth);
 const fmt = (x: number, d = 2) => x.toFixed(d);
 const list = (v: string | undefined) => (v ? v.split(',').map(Number) : [undefined]);
-const variants = list(values['gemv-rows']).flatMap((gemvRows) => list(values['attention-splits']).map((attentionSplits) => ({ gemvRows, attentionSplits })));
+const variants = list(values['gemv-rows']).flatMap((gemvRows) =>
+  list(values['attention-splits']).flatMap((attentionSplits) => list(values['prefill-chunk']).map((prefillChunk) => ({ gemvRows, attentionSplits, prefillChunk }))),
+);
 const describe = (v: (typeof variants)[number]) =>
-  [v.gemvRows && `GEMV rows per subgroup ${v.gemvRows}`, v.attentionSplits && `attention splits ${v.attentionSplits}`].filter(Boolean).join(', ');
+  [v.gemvRows && `GEMV rows per subgroup ${v.gemvRows}`, v.attentionSplits && `attention splits ${v.attentionSplits}`, v.prefillChunk && `prefill chunk ${v.prefillChunk}`]
+    .filter(Boolean)
+    .join(', ');
 
 const t0 = performance.now();
 const { weights } = await loadModelDir(values.model);
@@ -72,7 +79,7 @@ for (const scheme of values.schemes.split(',') as Scheme[]) {
     const tokS = ((G - 1) / decodeMs) * 1000;
     const boundMs = (vk.weightBytesPerToken / (bw * 1e9)) * 1000;
     console.log(
-      `prefill ${P} tokens (token by token): ${fmt(prefillMs, 1)} ms (${fmt((P / prefillMs) * 1000, 1)} tok/s, GPU ${fmt((g1.totalMs - g0.totalMs) / (g1.steps - g0.steps), 3)} ms/token)`,
+      `prefill ${P} tokens (${g1.submissions - g0.submissions} submissions, ${g1.dispatches - g0.dispatches} dispatches): ${fmt(prefillMs, 1)} ms (${fmt((P / prefillMs) * 1000, 1)} tok/s, GPU ${fmt((g1.totalMs - g0.totalMs) / (g1.steps - g0.steps), 3)} ms/token)`,
     );
     console.log(
       `decode ${G - 1} tokens: ${fmt(decodeMs / (G - 1), 3)} ms/token wall = ${fmt(tokS, 1)} tok/s; GPU ${fmt(gpuPerToken, 3)} ms/token; bound ${fmt(boundMs, 3)} ms at ${bw} GB/s -> ${fmt((100 * boundMs) / (decodeMs / (G - 1)), 1)}% of the bound (GPU time alone: ${fmt((100 * boundMs) / gpuPerToken, 1)}%)`,
@@ -105,15 +112,20 @@ for (const scheme of values.schemes.split(',') as Scheme[]) {
   if (V > 0) {
     const cpu = new NativeCpuModel(weights, { scheme, kvBits: 16, threads: values.threads ? Number(values.threads) : undefined, lmHead: 'full' });
     const vv = new VulkanModel(weights, { scheme, kvBits: 16, ...variants[0] });
+    // The same backend token by token: the batched prefill should give the same logits.
+    const vt = new VulkanModel(weights, { scheme, kvBits: 16, ...variants[0], prefillChunk: 1 });
     let ids = prompt.slice(0, 16);
     let maxDiff = 0;
     let maxAbs = 0;
+    let batchDiff = 0;
     const a: number[] = [];
     const b: number[] = [];
     for (let s = 0; s < V; s++) {
       const x = vv.forward(ids);
       const y = cpu.forward(ids);
+      const z = vt.forward(ids);
       for (let i = 0; i < x.length; i++) {
+        batchDiff = Math.max(batchDiff, Math.abs(x[i] - z[i]));
         maxDiff = Math.max(maxDiff, Math.abs(x[i] - y[i]));
         maxAbs = Math.max(maxAbs, Math.abs(y[i]));
       }
@@ -122,6 +134,8 @@ for (const scheme of values.schemes.split(',') as Scheme[]) {
       ids = [b[b.length - 1]];
     }
     console.log(`verify vs native CPU (${V} steps after 16 prompt tokens): max |logit diff| ${fmt(maxDiff, 5)} of max |logit| ${fmt(maxAbs, 2)}; greedy ${a.join() === b.join() ? 'equal' : `DIFFER: ${a.join()} vs ${b.join()}`}`);
+    console.log(`verify batched prefill vs token by token (same steps): max |logit diff| ${batchDiff}`);
     vv.dispose();
+    vt.dispose();
   }
 }

@@ -1,4 +1,5 @@
 #version 450
+#extension GL_GOOGLE_include_directive : require
 #extension GL_KHR_shader_subgroup_basic : require
 #extension GL_KHR_shader_subgroup_arithmetic : require
 // Decode attention at position pos, split over positions (flash-decoding): workgroup (h, s) takes
@@ -10,9 +11,15 @@
 // position pos, so none reads a cache row another one writes). Scores sit in shared memory in
 // tiles of 256 positions (online softmax across tiles); a score is one subgroup's dot product (the
 // lanes read consecutive floats of the cached k row), reductions are subgroup ones.
+//
+// A prompt chunk (batched prefill) runs two dispatches over its token rows (gl_WorkGroupID.y, at
+// positions pos0 + row): phase 1 writes every row's rotated k and v to the cache (workgroup x = KV
+// head), phase 2 is the attention above with position pos read from the cache too, so query row t
+// sees positions <= pos0 + t, each score and sum in the order (and float expression) of phase 0,
+// the decode step.
 layout(local_size_x = 256) in;
 layout(constant_id = 0) const uint HD = 128;  // head_dim (<= 1024)
-layout(std430, binding = 0) readonly buffer Params { uint pos; uint token; float scale; int xsum; } P;
+#include "params.glsl"
 layout(std430, binding = 1) readonly buffer Qkv { float qkv[]; };
 layout(std430, binding = 2) buffer KCache { float kc[]; };
 layout(std430, binding = 3) buffer VCache { float vc[]; };
@@ -24,6 +31,7 @@ layout(push_constant) uniform Push {
   uint group;
   uint splits;
   float invSqrtHd;
+  uint phase;  // 0: decode step; 1: write k, v of each row; 2: attention with k, v of pos cached
 } pc;
 
 shared float qs[HD];
@@ -53,27 +61,31 @@ float reduceMax(float v) {
 }
 
 void main() {
-  uint t = gl_LocalInvocationID.x;
-  uint h = gl_WorkGroupID.x / pc.splits, split = gl_WorkGroupID.x % pc.splits;
+  uint row = gl_WorkGroupID.y;
+  if (row >= P.count) return;
+  uint t = gl_LocalInvocationID.x, phase = pc.phase;
+  bool own = phase == 0u;  // k, v of position pos from this workgroup's copy rather than the cache
+  uint h = phase == 1u ? gl_WorkGroupID.x * pc.group : gl_WorkGroupID.x / pc.splits, split = phase == 1u ? 0u : gl_WorkGroupID.x % pc.splits;
   uint half_ = HD / 2, kvh = h / pc.group, kvHeads = pc.kvHeads;
-  uint attn = pc.heads * HD, kvw = kvHeads * HD, pos = P.pos;
+  uint attn = pc.heads * HD, kvw = kvHeads * HD, pos = P.pos0 + row, qb = row * (attn + 2 * kvw);
   for (uint j = t; j < half_; j += 256) {
     float c = rope[(pos * half_ + j) * 2], s = rope[(pos * half_ + j) * 2 + 1];
-    float q1 = qkv[h * HD + j], q2 = qkv[h * HD + j + half_];
+    float q1 = qkv[qb + h * HD + j], q2 = qkv[qb + h * HD + j + half_];
     qs[j] = (q1 * c - q2 * s) * pc.invSqrtHd;
     qs[j + half_] = (q2 * c + q1 * s) * pc.invSqrtHd;
-    float k1 = qkv[attn + kvh * HD + j], k2 = qkv[attn + kvh * HD + j + half_];
+    float k1 = qkv[qb + attn + kvh * HD + j], k2 = qkv[qb + attn + kvh * HD + j + half_];
     ks[j] = k1 * c - k2 * s;
     ks[j + half_] = k2 * c + k1 * s;
   }
-  for (uint i = t; i < HD; i += 256) vs[i] = qkv[attn + kvw + kvh * HD + i];
+  for (uint i = t; i < HD; i += 256) vs[i] = qkv[qb + attn + kvw + kvh * HD + i];
   barrier();
-  if (h % pc.group == 0u && split == 0u) {
+  if (phase == 1u || (own && h % pc.group == 0u && split == 0u)) {
     for (uint i = t; i < HD; i += 256) {
       kc[(pos * kvHeads + kvh) * HD + i] = ks[i];
       vc[(pos * kvHeads + kvh) * HD + i] = vs[i];
     }
   }
+  if (phase == 1u) return;
   // This workgroup's positions [b, e) of 0..pos.
   uint n = pos + 1, per = (n + pc.splits - 1) / pc.splits;
   uint b = min(n, split * per), e = min(n, b + per);
@@ -84,7 +96,7 @@ void main() {
     for (uint p = gl_SubgroupID; p < len; p += gl_NumSubgroups) {
       uint at = c0 + p, base = (at * kvHeads + kvh) * HD;
       float s = 0.0;
-      for (uint i = gl_SubgroupInvocationID; i < HD; i += gl_SubgroupSize) s += qs[i] * (at == pos ? ks[i] : kc[base + i]);
+      for (uint i = gl_SubgroupInvocationID; i < HD; i += gl_SubgroupSize) s += qs[i] * (own && at == pos ? ks[i] : kc[base + i]);
       s = subgroupAdd(s);
       if (subgroupElect()) sc[p] = s;
     }
@@ -98,21 +110,21 @@ void main() {
       sc[t] = ex;
     }
     l = l * corr + reduceSum(ex);  // its barriers also publish sc
-    // Positions before pos from the cache, pos itself from the workgroup's copy.
-    uint cached = min(c0 + len, pos) - min(c0, pos);
+    // Positions before pos from the cache, pos itself from the workgroup's copy (phase 0) or the cache.
+    uint lim = own ? pos : pos + 1u, cached = min(c0 + len, lim) - min(c0, lim);
     for (uint r = 0; r < 4; r++) {
       uint i = t + 256 * r;
       if (i < HD) {
         float acc = 0.0;
         for (uint p = 0; p < cached; p++) acc += sc[p] * vc[((c0 + p) * kvHeads + kvh) * HD + i];
-        if (c0 + len > pos) acc += sc[pos - c0] * vs[i];
+        if (own && c0 + len > pos) acc += sc[pos - c0] * vs[i];
         o[r] = o[r] * corr + acc;
       }
     }
     m = mNew;
     barrier();
   }
-  uint out0 = (h * pc.splits + split) * (2 + HD);
+  uint out0 = (row * pc.heads * pc.splits + h * pc.splits + split) * (2 + HD);
   if (t == 0u) {
     part[out0] = m;
     part[out0 + 1] = l;

@@ -1,7 +1,8 @@
 #version 450
+#extension GL_GOOGLE_include_directive : require
 #extension GL_KHR_shader_subgroup_basic : require
 #extension GL_KHR_shader_subgroup_arithmetic : require
-// Ternary GEMV with exact integer sums: y[r] = (sum_c code(r, c) * a[c] - sum_c a[c]) * scale * alpha,
+// Ternary GEMV (a decode step: one row of activations) with exact integer sums: y[r] = (sum_c code(r, c) * a[c] - sum_c a[c]) * scale * alpha,
 // code = w + 1 in {0, 1, 2}: the packed layout of docs/model-format.md read as uvec4s of 64 columns
 // (rows padded to whole uvec4s with code 1). Code m of a word (bits 2m) is column 16k + m.
 //
@@ -20,7 +21,7 @@
 // to out (the residual stream).
 layout(local_size_x = 256) in;
 layout(constant_id = 0) const uint R = 1;  // rows per subgroup
-layout(std430, binding = 0) readonly buffer Params { uint pos; uint token; float scale; int xsum; } P;
+#include "params.glsl"
 layout(std430, binding = 1) readonly buffer Weights { uvec4 wt[]; };
 layout(std430, binding = 2) readonly buffer Xa { uvec4 xa[]; };
 layout(std430, binding = 3) buffer Out { float y[]; };
@@ -71,7 +72,7 @@ void main() {
       uint row = row0 + r;
       if (subgroupElect() && row < end) {
         float alpha = row < pc.seg1 ? pc.alpha0 : row < pc.seg2 ? pc.alpha1 : pc.alpha2;
-        float v = float(s - P.xsum) * (P.scale * alpha);
+        float v = float(s - P.rows[0].xsum) * (P.rows[0].scale * alpha);
         if (pc.add != 0u) y[pc.outOff + row] += v;
         else y[pc.outOff + row] = v;
       }

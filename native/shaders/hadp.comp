@@ -7,6 +7,7 @@
 // Walsh-Hadamard butterflies of H_P on it in shared memory, writes it to work, and writes the sum
 // of x^2 over its row to rowSq[r]. The RMSNorm's scalar 1 / rms is applied after the transform
 // (hadk.comp: it is linear), so the K rows run in parallel instead of one workgroup doing all.
+// Token row gl_WorkGroupID.y of the step: work at row * n, rowSq at row * 128.
 layout(local_size_x = 256) in;
 layout(constant_id = 0) const uint MAXP = 4096;
 layout(constant_id = 1) const uint MAXHS = 1024;  // heads x splits (mode 3)
@@ -21,15 +22,20 @@ layout(push_constant) uniform Push {
   uint P;     // 2^k
   uint splits;
   uint headDim;
+  uint srcStride;  // floats per token row of src
 } pc;
 
+#include "params.glsl"
 #include "input.glsl"
 
 shared float xs[MAXP];
 shared float red[256];
 
 void main() {
-  uint t = gl_LocalInvocationID.x, P2 = pc.P, base = gl_WorkGroupID.x * P2;
+  uint tok = gl_WorkGroupID.y;
+  if (tok >= P.count) return;
+  srcBase = tok * pc.srcStride;
+  uint t = gl_LocalInvocationID.x, P2 = pc.P, base = gl_WorkGroupID.x * P2, out0 = tok * pc.n;
   if (pc.mode == 3u) mergeWeights(pc.n / pc.headDim, pc.splits, pc.headDim);
   float ss = 0.0;
   for (uint i = t; i < P2; i += 256) {
@@ -43,7 +49,7 @@ void main() {
   if (t == 0u) {
     float r = 0.0;
     for (uint i = 0; i < gl_NumSubgroups; i++) r += red[i];
-    rowSq[gl_WorkGroupID.x] = r;
+    rowSq[tok * 128 + gl_WorkGroupID.x] = r;
   }
   uint halfP = P2 / 2;
   for (uint len = 1; len < P2; len <<= 1) {
@@ -55,5 +61,5 @@ void main() {
     }
     barrier();
   }
-  for (uint i = t; i < P2; i += 256) work[base + i] = xs[i];
+  for (uint i = t; i < P2; i += 256) work[out0 + base + i] = xs[i];
 }

@@ -7,16 +7,17 @@
 // then the per-token quantizer: int8 absmax, int4 absmean or a4.8's masked int8, written in
 // gemv.comp's layout (codes biased by 128, two per uint32, plane-major; columns past n are code 0),
 // with its scale and the sum of the codes in Params. quant 0: x goes to work[0..n) as float (final
-// norm). stage 1: src is hadk.comp's output (already normed and transformed): quantize only. The
+// norm; one row: work[0..n)). stage 1: src is hadk.comp's output (already normed and transformed): quantize only. The
 // vector stays in shared memory; reductions are subgroup sums then one pass over the subgroups'
 // partials (the same order every time). One workgroup of up to 1024 invocations: the latency of its
 // strided loops is the cost. The order of operations follows docs/model-format.md
-// (float32 here, float64 on the CPU).
+// (float32 here, float64 on the CPU). One workgroup per token row of the step (gl_WorkGroupID.y);
+// the row's codes go to xa at row * 32 * nv, its scale and code sum to P.rows[row].
 layout(local_size_x_id = 1) in;
 layout(constant_id = 0) const uint MAXN = 4096;  // widest input: the vector stays in shared memory
 layout(constant_id = 1) const uint NT = 256;     // invocations (the device's most, up to 1024; >= 256)
 layout(constant_id = 2) const uint MAXHS = 1024; // heads x splits (mode 3)
-layout(std430, binding = 0) buffer Params { uint pos; uint token; float scale; int xsum; } P;
+#include "params.glsl"
 layout(std430, binding = 1) readonly buffer Src { float src[]; };
 layout(std430, binding = 2) readonly buffer Norms { float norms[]; };
 layout(std430, binding = 4) writeonly buffer Work { float work[]; };
@@ -32,6 +33,8 @@ layout(push_constant) uniform Push {
   uint splits;   // mode 3
   uint headDim;  // mode 3
   uint stage;    // 0: norm + quantizer; 1: quantizer only
+  uint srcStride;  // floats per token row of src
+  uint lastRow;    // 1: one workgroup for the step's last row (the final norm before the LM head)
 } pc;
 
 #include "input.glsl"
@@ -131,6 +134,9 @@ void topHalf(uint n) {
 void main() {
   uint t = gl_LocalInvocationID.x;
   uint n = pc.n;
+  uint row = pc.lastRow != 0u ? P.count - 1u : gl_WorkGroupID.y;
+  if (row >= P.count) return;
+  srcBase = row * pc.srcStride;
   if (pc.mode == 3u && pc.stage == 0u) mergeWeights(pc.n / pc.headDim, pc.splits, pc.headDim);
   float ss = 0.0;
   for (uint i = t; i < n; i += NT) {
@@ -155,27 +161,27 @@ void main() {
     for (uint i = t; i < n; i += NT) g = max(g, abs(xs[i]));
     g = maxAll(g);
     a = 127.0; d = g + 1e-5; qmin = -128.0; qmax = 127.0;
-    if (t == 0u) P.scale = g / 127.0;
+    if (t == 0u) P.rows[row].scale = g / 127.0;
     if (pc.quant == 3u) topHalf(n);  // after the absmax of the whole row
   } else {
     float s = 0.0;
     for (uint i = t; i < n; i += NT) s += abs(xs[i]);
     float b = sumAll(s) / float(n);
     a = sqrt(7.0); d = b + 1e-5; qmin = -8.0; qmax = 7.0;
-    if (t == 0u) P.scale = b / sqrt(7.0);
+    if (t == 0u) P.rows[row].scale = b / sqrt(7.0);
   }
   // One uint32 of gemv.comp's layout per iteration (u = (s * nv + v) * 4 + c: word k = 4v + s / 2,
   // pair j = 4 (s % 2) + c, columns 16k + j and 16k + j + 8), so every invocation has work.
   int qsum = 0;
-  uint nv = pc.nv;
+  uint nv = pc.nv, xb = row * 32 * nv;
   for (uint u = t; u < 32 * nv; u += NT) {
     uint sv = u >> 2, k = 4 * (sv % nv) + (sv / nv) / 2, j = 4 * ((sv / nv) % 2) + (u & 3u);
     uint lo = 16 * k + j, hi = lo + 8;
     int qlo = lo < n ? int(clamp(roundEven((a * xs[lo]) / d), qmin, qmax)) : 0;
     int qhi = hi < n ? int(clamp(roundEven((a * xs[hi]) / d), qmin, qmax)) : 0;
     qsum += qlo + qhi;
-    xa[u] = uint(qhi + 128) | (uint(qlo + 128) << 16);
+    xa[xb + u] = uint(qhi + 128) | (uint(qlo + 128) << 16);
   }
   qsum = sumAllInt(qsum);
-  if (t == 0u) P.xsum = qsum;
+  if (t == 0u) P.rows[row].xsum = qsum;
 }

@@ -13,13 +13,16 @@ import { requireNativeAddon } from '../native/addon.js';
 export const VULKAN_SCHEMES = ['b1.58', 'a4.8', 'v2-a8', 'v2-a4'] as const satisfies readonly Scheme[];
 
 /**
- * GPU time from timestamp queries, summed over steps (kernelsMs only with profile on); host time from
- * each submission to its fence (GPU time + submission and wake-up latency) and for copying the
- * logits out of the read-back buffer.
+ * GPU time from timestamp queries, summed over steps (kernelsMs only with profile on, decode steps
+ * only); host time from each submission to its fence (GPU time + submission and wake-up latency) and
+ * for copying the logits out of the read-back buffer. steps: tokens run; submissions: command
+ * buffers submitted (one per decode step or prompt chunk); dispatches: compute dispatches in them.
  */
 export interface VulkanGpuTimes {
   totalMs: number;
   steps: number;
+  submissions: number;
+  dispatches: number;
   submitWaitMs: number;
   readbackMs: number;
   kernelsMs: Record<string, number>;
@@ -61,6 +64,8 @@ export interface VulkanOptions extends VulkanRunRequest {
   attentionSplits?: number;
   /** Rows per subgroup in the ternary GEMV: 1, 2 or 4 (default: chosen for the device). Tests, benchmarks. */
   gemvRows?: number;
+  /** Prompt tokens per batched chunk, 2..64 (default 32), or 1: token by token. Tests, benchmarks. */
+  prefillChunk?: number;
 }
 
 export class VulkanModel {
@@ -89,6 +94,7 @@ export class VulkanModel {
       profile: opts.profile ?? false,
       attentionSplits: opts.attentionSplits,
       gemvRows: opts.gemvRows,
+      prefillChunk: opts.prefillChunk,
     };
     this.handle = new Ctor(spec, run);
     this.scheme = opts.scheme;
@@ -99,7 +105,10 @@ export class VulkanModel {
     return this.handle;
   }
 
-  /** Runs the tokens after the cached ones (one GPU submission each) and returns the last one's logits. */
+  /**
+   * Runs the tokens after the cached ones and returns the last one's logits: one token is a decode
+   * step; a prompt runs in chunks of prefillChunk tokens (one GPU submission each).
+   */
   forward(tokenIds: number[] | Int32Array): Float32Array {
     if (tokenIds.length === 0) throw new RangeError('forward() needs at least one token');
     for (const id of tokenIds) if (!Number.isInteger(id)) throw new RangeError(`token id ${id} is not an integer`);

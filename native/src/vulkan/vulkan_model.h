@@ -4,7 +4,10 @@
 // workgroup; with the Hadamard transform three dispatches: norm weight and H_P per row of H_K, the
 // H_K step with 1 / rms, the quantizer), 4 ternary GEMVs and one attention dispatch; the final norm
 // and the F16 LM head) submitted once with one fence wait; the position and the token id come from
-// a small buffer the command buffer copies in first. Needs subgroup arithmetic (Vulkan 1.1).
+// a small buffer the command buffer copies in first. A prompt runs in chunks of up to
+// Config::prefillChunk tokens, one command buffer each (batched prefill): the same dispatches over
+// the chunk's token rows, a ternary GEMM (gemm.comp) for the GEMVs, the attention as a KV write then
+// a causal attention, the LM head for the prompt's last token only. Needs subgroup arithmetic (Vulkan 1.1).
 // Float32 throughout (the CPU backend quantizes from float64), integer ternary sums (exact).
 #pragma once
 #include "context.h"
@@ -32,7 +35,17 @@ struct Config {
   size_t attentionSplits = 0;
   /** Rows per subgroup in the ternary GEMV (1, 2 or 4; 0: the default). */
   uint32_t gemvRows = 0;
+  /** Prompt tokens per batched chunk (2..64; 0: kDefaultPrefillChunk; 1: token by token, as decode steps). */
+  uint32_t prefillChunk = 0;
 };
+
+/**
+ * Default prompt chunk: 32 tokens go through every layer together (gemm.comp keeps 32 integer
+ * accumulators per lane and loads each weight word once per chunk; the chunk's 32 activation rows,
+ * 80-160 KB on the 2B shape, stay in cache), so a prompt costs ~300 dispatches per 32 tokens
+ * instead of 273 per token. 64 would halve the dispatches again at twice the registers per lane.
+ */
+constexpr uint32_t kDefaultPrefillChunk = 32;
 
 struct LinearIn {
   const uint8_t* packed = nullptr;  // docs/model-format.md layout, rows x cols / 4 bytes
@@ -45,11 +58,13 @@ struct LayerIn {
   LinearIn q, k, v, o, gate, up, down;
 };
 
-/** GPU milliseconds per kernel kind (profile on) and in total, summed over steps; host milliseconds
- * from submission to the fence (GPU time + submission and wake-up latency) and for copying logits out. */
+/** GPU milliseconds per kernel kind (profile on: decode steps only) and in total, summed over steps;
+ * host milliseconds from submission to the fence (GPU time + submission and wake-up latency) and for
+ * copying logits out. steps: tokens run; submissions: command buffers submitted; dispatches: compute
+ * dispatches in them. */
 struct GpuTimes {
   double total = 0;
-  size_t steps = 0;
+  size_t steps = 0, submissions = 0, dispatches = 0;
   double submitWait = 0, readback = 0;
   std::vector<std::pair<std::string, double>> kernels;
 };
@@ -59,7 +74,9 @@ class Model {
   /** Tables are F16 bits; head == nullptr: tied to the embedding. Throws std::runtime_error / std::invalid_argument. */
   Model(const Config& c, const std::vector<LayerIn>& layers, const float* norm, const uint16_t* embedF16, const uint16_t* headF16);
   ~Model();
-  /** Appends the tokens to the KV cache (one submission each; the LM head runs for the last only) and writes its logits (vocab floats). */
+  /** Appends the tokens to the KV cache and writes the last one's logits (vocab floats): one token is a
+   * decode step; more run in chunks of prefillChunk tokens, one submission each (the LM head only
+   * for the last token). */
   void forward(const std::vector<int32_t>& ids, float* logits);
   void reset() { pos_ = 0; }
   size_t position() const { return pos_; }
@@ -77,9 +94,15 @@ class Model {
     uint32_t push[kPushBytes / 4] = {};
     uint32_t groups;
     int kernel;  // index into kernelNames_
+    uint32_t groupsY = 1;  // token rows (a chunk's size for the per-row kernels of a batched list)
   };
-  void record(std::vector<Dispatch>& list, VkBuffer params, VkBuffer logits);
-  void step(uint32_t token, bool logits);
+  /** One descriptor set per dispatch of `list`. */
+  std::vector<VkDescriptorSet> descriptorSets(std::vector<Dispatch>& list, VkBuffer params);
+  /** Records the first `count` dispatches of `list` (token rows: `rows`) into cb; full: the LM head's logits copied out. */
+  void record(const std::vector<Dispatch>& list, const std::vector<VkDescriptorSet>& sets, size_t count, uint32_t rows, VkCommandBuffer cb, bool full,
+              bool perDispatch, VkBuffer params, VkBuffer logits);
+  /** Runs tokens [0, n) of `ids` at positions pos_.. in one submission of cb. */
+  void submit(VkCommandBuffer cb, const int32_t* ids, size_t n, size_t dispatches);
 
   std::unique_ptr<Context> ctx_;
   Config c_;
@@ -88,7 +111,10 @@ class Model {
   Buffer paramsHost_, readback_;
   VkDescriptorPool descPool_ = VK_NULL_HANDLE;
   VkCommandPool cmdPool_ = VK_NULL_HANDLE;
-  VkCommandBuffer cmd_ = VK_NULL_HANDLE, cmdPrompt_ = VK_NULL_HANDLE;  // a step with / without the LM head and logits
+  // A decode step with / without the LM head and logits; a batched prompt chunk with / without them.
+  VkCommandBuffer cmd_ = VK_NULL_HANDLE, cmdPrompt_ = VK_NULL_HANDLE, cmdChunk_ = VK_NULL_HANDLE, cmdChunkPrompt_ = VK_NULL_HANDLE;
+  size_t stepDispatches_ = 0, chunkDispatches_ = 0;  // in cmd_ and cmdChunk_ (the prompt buffers: 2 fewer)
+  uint32_t chunk_ = 1;
   VkFence fence_ = VK_NULL_HANDLE;
   VkQueryPool queries_ = VK_NULL_HANDLE;
   uint32_t queryCount_ = 0;

@@ -1,6 +1,6 @@
 // new VulkanModel(spec, run): spec as NativeModel's (config numbers, activation, embedF16,
 // lmHeadF16, norm, layers[]); run = { sites: [qkv, o, gateup, down] ('int8' | 'int4' | 'int8-top50'), hadamard,
-// profile, attentionSplits?, gemvRows? }. forward(ids: Int32Array) -> Float32Array logits of the last token.
+// profile, attentionSplits?, gemvRows?, prefillChunk? }. forward(ids: Int32Array) -> Float32Array logits of the last token.
 #include "wrap.h"
 
 #include <cmath>
@@ -77,6 +77,10 @@ class VulkanModelWrap : public Napi::ObjectWrap<VulkanModelWrap> {
     if (run.Get("gemvRows").IsNumber()) {
       c.gemvRows = static_cast<uint32_t>(uint(env, run, "gemvRows"));
       if (c.gemvRows != 1 && c.gemvRows != 2 && c.gemvRows != 4) throw Napi::RangeError::New(env, "run.gemvRows must be 1, 2 or 4");
+    }
+    if (run.Get("prefillChunk").IsNumber()) {
+      c.prefillChunk = static_cast<uint32_t>(uint(env, run, "prefillChunk"));
+      if (c.prefillChunk < 1 || c.prefillChunk > 64) throw Napi::RangeError::New(env, "run.prefillChunk must be in 1..64");
     }
 
     const size_t tableLen = c.vocab * c.d;
@@ -170,6 +174,8 @@ class VulkanModelWrap : public Napi::ObjectWrap<VulkanModelWrap> {
     Napi::Object o = Napi::Object::New(env), k = Napi::Object::New(env);
     o.Set("totalMs", t.total);
     o.Set("steps", static_cast<double>(t.steps));
+    o.Set("submissions", static_cast<double>(t.submissions));
+    o.Set("dispatches", static_cast<double>(t.dispatches));
     o.Set("submitWaitMs", t.submitWait);
     o.Set("readbackMs", t.readback);
     for (const auto& [name, ms] : t.kernels) k.Set(name, ms);
