@@ -8,7 +8,6 @@
 // within float32 rounding of a .5 boundary may round the other way (one code moves by 1, later
 // logits by ~1e-2): allowed up to FLIP = 0.25 in at most 10% of the cases (a structural error moves
 // logits by O(1)); greedy tokens must be identical in every case.
-import { existsSync } from 'node:fs';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { ModelConfig } from '../../engine/common/config.js';
 import { randomModelWeights } from '../../engine/common/random-model.js';
@@ -18,26 +17,13 @@ import { NativeCpuModel } from '../../engine/node/native/cpu-model.js';
 import { VULKAN_SCHEMES, VulkanModel } from '../../engine/node/vulkan/vulkan-model.js';
 import { BOS, testConfig, writeTempModel } from '../engine/node/helpers.js';
 import { maxDiff } from '../reference-compare.js';
-
-const SWIFTSHADER = '/usr/lib/chromium/vk_swiftshader_icd.json';
-if (!process.env.VK_ICD_FILENAMES && !process.env.VK_DRIVER_FILES && existsSync(SWIFTSHADER)) process.env.VK_ICD_FILENAMES = SWIFTSHADER;
+import { gpuTest, vulkanMissing } from './vulkan-device.js';
 
 const STRICT = 1e-3;
 const FLIP = 0.25;
 const STEPS = 8;
 
-/** null when a Vulkan device runs a tiny model here, else why not. */
-function vulkanProblem(): string | null {
-  try {
-    new VulkanModel(randomModelWeights(testConfig(), 1), { scheme: 'b1.58', kvBits: 16 }).dispose();
-    return null;
-  } catch (e) {
-    return (e as Error).message;
-  }
-}
-const problem = vulkanProblem();
-const required = process.env.CI === 'true';
-const gpu = problem === null || required ? it : it.skip;
+const gpu = gpuTest;
 
 const SHAPES: [string, ModelConfig][] = [
   ['pow2 (hidden 32, ffn 64, relu2glu, tied, GQA 4/2)', testConfig()],
@@ -69,7 +55,7 @@ function race(vk: VulkanModel, cpu: NativeCpuModel, prompt: number[], steps: num
 
 describe('vulkan backend', () => {
   gpu('has a Vulkan device (required in CI)', () => {
-    expect(problem).toBeNull();
+    expect(vulkanMissing).toBeNull();
   });
 
   describe.each(SHAPES)('vs the native CPU backend: %s', (_label, config) => {
