@@ -11,6 +11,7 @@
 
 #include "kernels.h"
 #include "model.h"
+#include "napi_spec.h"
 #include "vulkan/wrap.h"
 
 namespace bitlens {
@@ -28,20 +29,6 @@ Isa parseIsa(const Napi::Env& env, const Napi::Value& v) {
   else throw Napi::RangeError::New(env, "unknown isa \"" + s + "\" (expected portable, avx2, avx512 or neon)");
   if (!isaSupported(isa)) throw Napi::Error::New(env, "this CPU or build does not support the " + s + " kernels");
   return isa;
-}
-
-template <typename T>
-T typed(const Napi::Env& env, const Napi::Value& v, napi_typedarray_type type, const char* what) {
-  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != type) throw Napi::TypeError::New(env, std::string(what) + " has the wrong array type");
-  return v.As<T>();
-}
-
-size_t uint(const Napi::Env& env, const Napi::Object& o, const char* key) {
-  const Napi::Value v = o.Get(key);
-  if (!v.IsNumber()) throw Napi::TypeError::New(env, std::string(key) + " must be a number");
-  const double d = v.As<Napi::Number>().DoubleValue();
-  if (!(d >= 0) || d != std::floor(d) || d > 9007199254740991.0) throw Napi::RangeError::New(env, std::string(key) + " must be a non-negative integer");
-  return static_cast<size_t>(d);
 }
 
 Napi::Value CpuInfo(const Napi::CallbackInfo& info) {
@@ -309,20 +296,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     Napi::Env env = info.Env();
     if (!info[0].IsObject() || !info[1].IsObject()) throw Napi::TypeError::New(env, "NativeModel(spec, run) needs two objects");
     const Napi::Object spec = info[0].As<Napi::Object>(), run = info[1].As<Napi::Object>();
-    ModelConfig c;
-    c.vocab = uint(env, spec, "vocabSize");
-    c.d = uint(env, spec, "hiddenSize");
-    c.layers = uint(env, spec, "numLayers");
-    c.heads = uint(env, spec, "numHeads");
-    c.kvHeads = uint(env, spec, "numKvHeads");
-    c.headDim = uint(env, spec, "headDim");
-    c.ffn = uint(env, spec, "intermediateSize");
-    c.maxPos = uint(env, spec, "maxPositionEmbeddings");
-    c.eps = spec.Get("rmsNormEps").As<Napi::Number>().DoubleValue();
-    c.theta = spec.Get("ropeTheta").As<Napi::Number>().DoubleValue();
-    const std::string act = spec.Get("activation").IsString() ? spec.Get("activation").As<Napi::String>().Utf8Value() : "";
-    if (act != "relu2glu" && act != "swiglu") throw Napi::RangeError::New(env, "activation must be relu2glu or swiglu");
-    c.relu2 = act == "relu2glu";
+    const ModelConfig c = readModelConfig(env, spec);
     if (!c.heads || !c.kvHeads || c.heads % c.kvHeads || c.headDim % 2 || c.headDim > 1024 || !c.vocab || !c.d)
       throw Napi::RangeError::New(env, "NativeModel: inconsistent head / width configuration");
 

@@ -13,18 +13,13 @@
 
 #include "kernels.h"
 #include "lm_head.h"
+#include "model_config.h"
 #include "pool.h"
 
 namespace bitlens {
 
 enum class SiteQuant { None, Int8, Int4, Int8Top50 };
 enum Site { kQkv = 0, kO = 1, kGateUp = 2, kDown = 3 };
-
-struct ModelConfig {
-  size_t vocab = 0, d = 0, layers = 0, heads = 0, kvHeads = 0, headDim = 0, ffn = 0, maxPos = 0;
-  bool relu2 = true;
-  double eps = 1e-5, theta = 10000;
-};
 
 struct RunConfig {
   SiteQuant sites[4] = {SiteQuant::Int8, SiteQuant::Int8, SiteQuant::Int8, SiteQuant::Int8};

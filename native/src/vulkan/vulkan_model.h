@@ -10,6 +10,7 @@
 // a causal attention, the LM head for the prompt's last token only. Needs subgroup arithmetic (Vulkan 1.1).
 // Float32 throughout (the CPU backend quantizes from float64), integer ternary sums (exact).
 #pragma once
+#include "../model_config.h"
 #include "context.h"
 
 #if defined(BITLENS_HAVE_VULKAN)
@@ -23,10 +24,8 @@ namespace bitlens::vk {
 /** Activation quantizer of a site (prep.comp's quant): int8 absmax, int4 absmean, int8 absmax + a4.8's top-50% mask. */
 enum class Quant : uint32_t { Int8 = 1, Int4 = 2, Int8Top50 = 3 };
 
-struct Config {
-  size_t vocab = 0, d = 0, layers = 0, heads = 0, kvHeads = 0, headDim = 0, ffn = 0, maxPos = 0;
-  bool relu2 = true;
-  double eps = 1e-5, theta = 10000;
+/** The model's shape (as the CPU backend's) and the run options of the Vulkan backend. */
+struct Config : ModelConfig {
   Quant sites[4] = {Quant::Int8, Quant::Int8, Quant::Int8, Quant::Int8};  // qkv, o, gateup, down
   bool hadamard = false;
   /** A timestamp after every dispatch (per-kernel GPU time); otherwise only around the whole step. */

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "../napi_spec.h"
 #include "vulkan_model.h"
 
 namespace bitlens {
@@ -16,19 +17,6 @@ namespace {
 
 #if defined(BITLENS_HAVE_VULKAN)
 
-size_t uint(const Napi::Env& env, const Napi::Object& o, const char* key) {
-  const Napi::Value v = o.Get(key);
-  if (!v.IsNumber()) throw Napi::TypeError::New(env, std::string(key) + " must be a number");
-  const double d = v.As<Napi::Number>().DoubleValue();
-  if (!(d >= 0) || d != std::floor(d) || d > 9007199254740991.0) throw Napi::RangeError::New(env, std::string(key) + " must be a non-negative integer");
-  return static_cast<size_t>(d);
-}
-
-template <typename T>
-T typed(const Napi::Env& env, const Napi::Value& v, napi_typedarray_type type, const std::string& what) {
-  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != type) throw Napi::TypeError::New(env, what + " has the wrong array type");
-  return v.As<T>();
-}
 
 class VulkanModelWrap : public Napi::ObjectWrap<VulkanModelWrap> {
  public:
@@ -45,19 +33,7 @@ class VulkanModelWrap : public Napi::ObjectWrap<VulkanModelWrap> {
     if (!info[0].IsObject() || !info[1].IsObject()) throw Napi::TypeError::New(env, "VulkanModel(spec, run) needs two objects");
     const Napi::Object spec = info[0].As<Napi::Object>(), run = info[1].As<Napi::Object>();
     vk::Config c;
-    c.vocab = uint(env, spec, "vocabSize");
-    c.d = uint(env, spec, "hiddenSize");
-    c.layers = uint(env, spec, "numLayers");
-    c.heads = uint(env, spec, "numHeads");
-    c.kvHeads = uint(env, spec, "numKvHeads");
-    c.headDim = uint(env, spec, "headDim");
-    c.ffn = uint(env, spec, "intermediateSize");
-    c.maxPos = uint(env, spec, "maxPositionEmbeddings");
-    c.eps = spec.Get("rmsNormEps").As<Napi::Number>().DoubleValue();
-    c.theta = spec.Get("ropeTheta").As<Napi::Number>().DoubleValue();
-    const std::string act = spec.Get("activation").IsString() ? spec.Get("activation").As<Napi::String>().Utf8Value() : "";
-    if (act != "relu2glu" && act != "swiglu") throw Napi::RangeError::New(env, "activation must be relu2glu or swiglu");
-    c.relu2 = act == "relu2glu";
+    static_cast<ModelConfig&>(c) = readModelConfig(env, spec);
     const Napi::Value sites = run.Get("sites");
     if (!sites.IsArray() || sites.As<Napi::Array>().Length() != 4) throw Napi::TypeError::New(env, "run.sites must be 4 quantizer names");
     for (uint32_t i = 0; i < 4; i++) {
