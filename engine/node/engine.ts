@@ -275,7 +275,7 @@ export async function createEngine(modelDir: string, run: RunOptions, opts: Engi
   let runner: StepRunner | undefined;
   let device: Backend | undefined;
   // The native Vulkan backend (no ONNX Runtime) when asked for, and first under `auto` when it can
-  // run this (no taps, 16-bit KV, F16 embedding) on a hardware GPU.
+  // run this (a scheme it runs, 16-bit KV, F16 embedding) on a hardware GPU.
   if (run.device === 'vulkan' || (run.device === 'auto' && vulkanUnsupported(run) === null)) {
     const vk = openVulkanRunner(model.weights, run);
     if (vk.runner) {

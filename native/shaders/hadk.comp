@@ -5,7 +5,8 @@
 // invocation; 64 per workgroup, as each makes K loads): out[i][j] = sum_l H_K[i][l] * x[l][j] *
 // inv / sqrt(n), x being hadp.comp's rows and inv = 1 / sqrt(sum of their sums of squares / n + eps)
 // the RMSNorm's scale. H_K comes as sign bits (1: -1), row-major. Token row gl_WorkGroupID.y of the
-// step: x and y at row * n, rowSq at row * 128.
+// step: x and y at row * n, rowSq at row * 128. Taps: with tapOff set, the step's last row scales
+// hadp.comp's pre-transform tap by 1 / rms in place (each invocation its own element).
 #extension GL_GOOGLE_include_directive : require
 layout(local_size_x = 64) in;
 #include "params.glsl"
@@ -13,6 +14,7 @@ layout(std430, binding = 1) readonly buffer In { float x[]; };
 layout(std430, binding = 2) readonly buffer Had { uint hk[]; };
 layout(std430, binding = 3) writeonly buffer Out { float y[]; };
 layout(std430, binding = 5) readonly buffer RowSq { float rowSq[]; };
+layout(std430, binding = 7) buffer Taps { float taps[]; };
 layout(push_constant) uniform Push {
   uint n;
   uint K;
@@ -20,10 +22,11 @@ layout(push_constant) uniform Push {
   uint hadOff;
   float norm;  // 1 / sqrt(n)
   float eps;
+  uint tapOff;  // 0xffffffff: taps off
 } pc;
 
 shared uint hbits[(128 * 128 + 31) / 32];
-shared float scaleShared;
+shared float scaleShared, invShared;
 
 void main() {
   uint tok = gl_WorkGroupID.y;
@@ -34,11 +37,15 @@ void main() {
     float s = 0.0;
     for (uint l = gl_SubgroupInvocationID; l < K; l += gl_SubgroupSize) s += rowSq[tok * 128 + l];
     s = subgroupAdd(s);
-    if (subgroupElect()) scaleShared = pc.norm / sqrt(s / float(pc.n) + pc.eps);
+    if (subgroupElect()) {
+      invShared = 1.0 / sqrt(s / float(pc.n) + pc.eps);
+      scaleShared = pc.norm / sqrt(s / float(pc.n) + pc.eps);
+    }
   }
   barrier();
   uint o = gl_GlobalInvocationID.x;
   if (o >= pc.n) return;
+  if (pc.tapOff != 0xffffffffu && tok == P.count - 1u) taps[pc.tapOff + o] *= invShared;
   uint i = o / pc.P, j = o % pc.P;
   // Four independent partial sums, so the loads of x are not serialised behind one accumulator.
   float s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;

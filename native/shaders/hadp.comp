@@ -8,6 +8,8 @@
 // of x^2 over its row to rowSq[r]. The RMSNorm's scalar 1 / rms is applied after the transform
 // (hadk.comp: it is linear), so the K rows run in parallel instead of one workgroup doing all.
 // Token row gl_WorkGroupID.y of the step: work at row * n, rowSq at row * 128.
+// Taps: with tapOff set, the step's last row also writes x * w (the SubLN output before the
+// transform, still without 1 / rms, which hadk.comp applies there) to taps[tapOff..tapOff + n).
 layout(local_size_x = 256) in;
 layout(constant_id = 0) const uint MAXP = 4096;
 layout(constant_id = 1) const uint MAXHS = 1024;  // heads x splits (mode 3)
@@ -15,6 +17,7 @@ layout(std430, binding = 1) readonly buffer Src { float src[]; };
 layout(std430, binding = 2) readonly buffer Norms { float norms[]; };
 layout(std430, binding = 4) writeonly buffer Work { float work[]; };
 layout(std430, binding = 5) writeonly buffer RowSq { float rowSq[]; };
+layout(std430, binding = 7) writeonly buffer Taps { float taps[]; };
 layout(push_constant) uniform Push {
   uint n;
   uint mode;  // input.glsl's
@@ -23,6 +26,7 @@ layout(push_constant) uniform Push {
   uint splits;
   uint headDim;
   uint srcStride;  // floats per token row of src
+  uint tapOff;     // 0xffffffff: taps off
 } pc;
 
 #include "params.glsl"
@@ -43,6 +47,8 @@ void main() {
     ss += x * x;
     xs[i] = x * norms[pc.normOff + base + i];
   }
+  if (pc.tapOff != 0xffffffffu && tok == P.count - 1u)
+    for (uint i = t; i < P2; i += 256) taps[pc.tapOff + base + i] = xs[i];
   ss = subgroupAdd(ss);
   if (subgroupElect()) red[gl_SubgroupID] = ss;
   barrier();

@@ -13,6 +13,8 @@
 // strided loops is the cost. The order of operations follows docs/model-format.md
 // (float32 here, float64 on the CPU). One workgroup per token row of the step (gl_WorkGroupID.y);
 // the row's codes go to xa at row * 32 * nv, its scale and code sum to P.rows[row].
+// Taps (the inspector): with tapOff set, the step's last row also writes its float quantizer input
+// (before a4.8's mask, as the CPU backend records it) to taps[tapOff..tapOff + n).
 layout(local_size_x_id = 1) in;
 layout(constant_id = 0) const uint MAXN = 4096;  // widest input: the vector stays in shared memory
 layout(constant_id = 1) const uint NT = 256;     // invocations (the device's most, up to 1024; >= 256)
@@ -22,6 +24,7 @@ layout(std430, binding = 1) readonly buffer Src { float src[]; };
 layout(std430, binding = 2) readonly buffer Norms { float norms[]; };
 layout(std430, binding = 4) writeonly buffer Work { float work[]; };
 layout(std430, binding = 5) writeonly buffer Xa { uint xa[]; };
+layout(std430, binding = 7) writeonly buffer Taps { float taps[]; };
 layout(push_constant) uniform Push {
   uint n;        // width
   uint mode;     // input.glsl's
@@ -35,7 +38,10 @@ layout(push_constant) uniform Push {
   uint stage;    // 0: norm + quantizer; 1: quantizer only
   uint srcStride;  // floats per token row of src
   uint lastRow;    // 1: one workgroup for the step's last row (the final norm before the LM head)
+  uint tapOff;     // NO_TAP: taps off (every prompt submission but the last; taps off altogether)
 } pc;
+
+const uint NO_TAP = 0xffffffffu;
 
 #include "input.glsl"
 
@@ -150,6 +156,8 @@ void main() {
     for (uint i = t; i < n; i += NT) xs[i] = xs[i] * inv * norms[pc.normOff + i];
   }
   barrier();
+  if (pc.tapOff != NO_TAP && row == P.count - 1u)
+    for (uint i = t; i < n; i += NT) taps[pc.tapOff + i] = xs[i];
 
   if (pc.quant == 0u) {
     for (uint i = t; i < n; i += NT) work[i] = xs[i];

@@ -199,11 +199,12 @@ describe('vulkan backend: refusals and errors', () => {
     expect(() => new VulkanModel(weights, { scheme: 'fp', kvBits: 16 })).toThrow(/vulkan device does not support scheme fp/);
     expect(() => new VulkanModel(weights, { scheme: 'fp', kvBits: 16 })).toThrow(/scheme fp \(it runs b1\.58, a4\.8, v2-a8, v2-a4\)/);
     expect(() => new VulkanModel(weights, { scheme: 'b1.58', kvBits: 4 })).toThrow(/4-bit KV cache/);
-    expect(() => new VulkanModel(weights, { scheme: 'b1.58', kvBits: 16, taps: true })).toThrow(/taps/);
+    expect(() => new VulkanModel(weights, { scheme: 'fp', kvBits: 8, taps: true })).toThrow(/does not support scheme fp .*, a 8-bit KV cache [^,]*$/);
+    new VulkanModel(weights, { scheme: 'b1.58', kvBits: 16, taps: true }).dispose(); // taps run (vulkan-taps.test.ts)
     const model = await writeTempModel(testConfig(), 4);
     try {
       await expect(createEngine(model.dir, { scheme: 'fp', kvBits: 16, device: 'vulkan', taps: false })).rejects.toThrow(/vulkan device does not support scheme fp/);
-      await expect(createEngine(model.dir, { scheme: 'b1.58', kvBits: 8, device: 'vulkan', taps: true })).rejects.toThrow(/8-bit KV cache .*, taps/);
+      await expect(createEngine(model.dir, { scheme: 'b1.58', kvBits: 8, device: 'vulkan', taps: true })).rejects.toThrow(/vulkan device does not support a 8-bit KV cache/);
     } finally {
       await model.cleanup();
     }
@@ -226,26 +227,28 @@ describe('vulkan backend: refusals and errors', () => {
     }
   });
 
-  gpu('auto runs on Vulkan only on a hardware GPU, and only for runs it supports', async () => {
+  gpu('auto runs on Vulkan only on a hardware GPU, and only for runs it supports (taps on or off alike)', async () => {
     const model = await writeTempModel(testConfig(), 6);
     try {
       const open = (run: { scheme: 'b1.58' | 'fp'; taps: boolean }) => createEngine(model.dir, { ...run, kvBits: 16, device: 'auto' }, { cpuBackend: 'native' });
-      const auto = await open({ scheme: 'b1.58', taps: false });
-      try {
-        const type = new VulkanModel(weights, { scheme: 'b1.58', kvBits: 16 });
-        const software = type.device.type === 'cpu';
-        type.dispose();
-        if (software) {
-          expect(auto.info.device).not.toBe('vulkan');
-          expect(auto.info.deviceNote).toMatch(/vulkan not used: .* \(cpu\) is a CPU implementation/);
-        } else {
-          expect(auto.info.device).toBe('vulkan');
-          expect(auto.info.deviceNote).toMatch(/^auto picked vulkan: /);
+      const type = new VulkanModel(weights, { scheme: 'b1.58', kvBits: 16 });
+      const software = type.device.type === 'cpu';
+      type.dispose();
+      for (const taps of [false, true]) {
+        const auto = await open({ scheme: 'b1.58', taps });
+        try {
+          if (software) {
+            expect(auto.info.device).not.toBe('vulkan');
+            expect(auto.info.deviceNote).toMatch(/vulkan not used: .* \(cpu\) is a CPU implementation/);
+          } else {
+            expect(auto.info.device).toBe('vulkan');
+            expect(auto.info.deviceNote).toMatch(/^auto picked vulkan: /);
+          }
+        } finally {
+          await auto.close();
         }
-      } finally {
-        await auto.close();
       }
-      for (const run of [{ scheme: 'b1.58' as const, taps: true }, { scheme: 'fp' as const, taps: false }]) {
+      for (const run of [{ scheme: 'fp' as const, taps: false }, { scheme: 'fp' as const, taps: true }]) {
         const e = await open(run);
         try {
           expect(e.info.device).not.toBe('vulkan');

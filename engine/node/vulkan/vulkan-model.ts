@@ -2,8 +2,8 @@
 // (native/src/vulkan/). Same semantics as NativeCpuModel: forward(ids) appends to the KV cache
 // (on the GPU) and returns the last token's logits. It runs b1.58, a4.8, v2-a8 and v2-a4 with a 16-bit
 // KV cache and F16 embeddings; everything else is refused with an error naming what is missing.
-// Results are float32 (the CPU backend quantizes from float64): logits agree closely, not bitwise.
-import type { KvBits } from '../../common/api.js';
+// Results are float32 (the CPU backend quantizes from float64): logits and taps agree closely, not bitwise.
+import type { KvBits, LayerTaps, TapFrame } from '../../common/api.js';
 import { SITES } from '../../common/api.js';
 import type { Experiment } from '../../common/experiment.js';
 import { schemeUsesHadamard, siteQuantizer, type Scheme } from '../../common/scheme.js';
@@ -30,6 +30,7 @@ export interface VulkanGpuTimes {
 
 interface VulkanModelHandle {
   forward(ids: Int32Array): Float32Array;
+  taps(): LayerTaps[];
   reset(): void;
   gpuTimes(): VulkanGpuTimes;
   dispose(): void;
@@ -52,7 +53,6 @@ export function vulkanUnsupported(run: VulkanRunRequest): string | null {
   const why: string[] = [];
   if (!(VULKAN_SCHEMES as readonly string[]).includes(run.scheme)) why.push(`scheme ${run.scheme} (it runs ${VULKAN_SCHEMES.join(', ')})`);
   if (run.kvBits !== 16) why.push(`a ${run.kvBits}-bit KV cache (it keeps the cache in float32: kv bits 16)`);
-  if (run.taps) why.push('taps (the inspector needs the CPU backends)');
   if (run.experiment) why.push(`experiment ${run.experiment}`);
   return why.length ? `the vulkan device does not support ${why.join(', ')}` : null;
 }
@@ -70,6 +70,7 @@ export interface VulkanOptions extends VulkanRunRequest {
 
 export class VulkanModel {
   readonly scheme: Scheme;
+  private readonly tapsOn: boolean;
   private handle: VulkanModelHandle | undefined;
 
   /** Throws a RangeError for what the backend cannot run, an Error when Vulkan is unavailable. */
@@ -95,9 +96,11 @@ export class VulkanModel {
       attentionSplits: opts.attentionSplits,
       gemvRows: opts.gemvRows,
       prefillChunk: opts.prefillChunk,
+      taps: opts.taps ?? false,
     };
     this.handle = new Ctor(spec, run);
     this.scheme = opts.scheme;
+    this.tapsOn = run.taps;
   }
 
   private live(): VulkanModelHandle {
@@ -113,6 +116,21 @@ export class VulkanModel {
     if (tokenIds.length === 0) throw new RangeError('forward() needs at least one token');
     for (const id of tokenIds) if (!Number.isInteger(id)) throw new RangeError(`token id ${id} is not an integer`);
     return this.live().forward(tokenIds instanceof Int32Array ? tokenIds : Int32Array.from(tokenIds));
+  }
+
+  /**
+   * One engine step (engine.ts StepOutput): forward() plus, with taps on, the last token's TapFrame
+   * (the shaders' float32 quantizer inputs; NativeCpuModel.step's layout).
+   */
+  step(tokenIds: number[]): { logits: Float32Array; taps?: TapFrame } {
+    const logits = this.forward(tokenIds);
+    if (!this.tapsOn) return { logits };
+    return { logits, taps: { position: this.position - 1, tokenId: tokenIds[tokenIds.length - 1], layers: this.live().taps() } };
+  }
+
+  /** Per layer, the quantizer inputs of the last token of the last forward() (empty with taps off). */
+  get lastTaps(): LayerTaps[] {
+    return this.live().taps();
   }
 
   reset(): void {

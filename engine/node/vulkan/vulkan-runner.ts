@@ -1,5 +1,5 @@
 // The Vulkan step runner (device 'vulkan'): VulkanModel behind the StepRunner interface. It returns
-// every logit (the LogitsNeed screen is a CPU-side saving) and no taps (refused up front).
+// every logit (the LogitsNeed screen is a CPU-side saving) and, with taps on, the last token's TapFrame.
 import type { RunOptions } from '../../common/api.js';
 import type { ModelWeights } from '../../common/weights.js';
 import type { StepOutput, StepRunner } from '../step-runner.js';
@@ -37,7 +37,7 @@ export class VulkanStepRunner implements StepRunner {
   }
 
   step(ids: number[]): StepOutput {
-    return { logits: this.live().forward(ids) };
+    return this.live().step(ids);
   }
 
   async dispose(): Promise<void> {

@@ -26,6 +26,9 @@ uint32_t u32(size_t v, const char* what) {
   return static_cast<uint32_t>(v);
 }
 
+// A prep dispatch's taps offset when it writes no taps (prep.comp's NO_TAP).
+constexpr uint32_t kNoTap = 0xffffffffu;
+
 uint32_t bits(float f) {
   uint32_t u;
   std::memcpy(&u, &f, 4);
@@ -207,6 +210,8 @@ Model::Model(const Config& c, const std::vector<LayerIn>& layers, const float* n
   }
   paramsHost_ = x.buffer(paramsBytes, Context::Mem::Upload);
   readback_ = x.buffer(c.vocab * 4, Context::Mem::Readback);
+  // Taps: written by the shaders straight into host-visible memory (a few KB per layer).
+  if (c.taps) tapsBuf_ = x.buffer(L * tapStride() * 4, Context::Mem::Readback);
 
   // Pipelines (specialization constant 0: the size of the shared array).
   VkPipeline pEmbed = x.pipeline(spirv::embed, sizeof(spirv::embed), {});
@@ -222,35 +227,51 @@ Model::Model(const Config& c, const std::vector<LayerIn>& layers, const float* n
   // The dispatch list of a decode step (rows = 1) or of a prompt chunk (rows = T): the per-token
   // kernels run over `rows` token rows (gl_WorkGroupID.y), the GEMVs become gemm.comp, and the
   // attention a KV write plus a causal attention over the cache.
+  // Taps: binding 7 of prep / hadp / hadk; the offset of a site's floats in the taps buffer goes to
+  // push word `word` (record() leaves kNoTap there but in a step's last submission).
+  const auto tap = [&](Dispatch& dp, int word, size_t off) {
+    dp.buffers.resize(kBindings, params.buf);
+    dp.push[word] = kNoTap;
+    if (off == kNoTap || !c.taps) return;
+    dp.buffers[7] = tapsBuf_.buf;
+    dp.tapWord = word;
+    dp.tapOff = u32(off, "taps offset");
+  };
+  const size_t tapStride = this->tapStride();
   const auto makeList = [&](uint32_t rows) {
     const bool batched = rows > 1;
-    const auto prep = [&](int kernel, Buffer& src, size_t srcStride, uint32_t n, uint32_t mode, size_t normOff, uint32_t quant, uint32_t stage = 0) {
+    const auto prep = [&](int kernel, Buffer& src, size_t srcStride, uint32_t n, uint32_t mode, size_t normOff, uint32_t quant, uint32_t stage = 0,
+                          size_t tapOff = kNoTap) {
       Dispatch dp{pPrep, {params.buf, src.buf, normBuf.buf, hadBuf.buf, work.buf, xq.buf}, {}, 1, kernel, rows};
       const uint32_t pc[] = {n, mode, u32(normOff, "norm offset"), quant, u32(vecsOf(n), "width"), bits(eps), u32(splits, "splits"), u32(hd, "head_dim"), stage,
                              u32(srcStride, "row stride"), 0u};
       std::copy(std::begin(pc), std::end(pc), dp.push);
+      tap(dp, 11, tapOff);
       return dp;
     };
     // The quantized input of a site: one prep dispatch, or with the Hadamard transform three: the
     // norm weight and H_P's butterflies per row of H_K (K workgroups), the H_K step with 1 / rms, the
     // quantizer.
+    // tapOff / preOff: where the quantizer input and the vector before the transform go in the taps.
     const auto siteInput = [&](std::vector<Dispatch>& out, int kernel, Buffer& src, size_t srcStride, size_t n, uint32_t mode, size_t normOff, uint32_t quant,
-                               const HadamardPlan* h, size_t hadOff) {
+                               const HadamardPlan* h, size_t hadOff, size_t tapOff, size_t preOff) {
       if (!h) {
-        out.push_back(prep(kernel, src, srcStride, u32(n, "width"), mode, normOff, quant));
+        out.push_back(prep(kernel, src, srcStride, u32(n, "width"), mode, normOff, quant, 0, tapOff));
         return;
       }
       Dispatch hr{pHadp, {params.buf, src.buf, normBuf.buf, params.buf, work.buf, rowSq.buf}, {}, static_cast<uint32_t>(h->K), kernel, rows};
       const uint32_t rpc[] = {u32(n, "width"), mode, u32(normOff, "norm offset"), u32(h->pow2, "width"), u32(splits, "splits"), u32(hd, "head_dim"),
                               u32(srcStride, "row stride")};
       std::copy(std::begin(rpc), std::end(rpc), hr.push);
+      tap(hr, 7, preOff);
       out.push_back(hr);
       Dispatch dp{pHadk, {params.buf, work.buf, hadBuf.buf, work2.buf, params.buf, rowSq.buf}, {}, u32((n + 63) / 64, "width"), kernel + 1, rows};
       const uint32_t pc[] = {u32(n, "width"), static_cast<uint32_t>(h->K), u32(h->pow2, "width"), u32(hadOff, "Hadamard offset"),
                              bits(static_cast<float>(1 / std::sqrt(static_cast<double>(n)))), bits(eps)};
       std::copy(std::begin(pc), std::end(pc), dp.push);
+      tap(dp, 6, preOff);
       out.push_back(dp);
-      out.push_back(prep(kernel + 2, work2, n, u32(n, "width"), 0, 0, quant, 1));
+      out.push_back(prep(kernel + 2, work2, n, u32(n, "width"), 0, 0, quant, 1, tapOff));
     };
     const auto gemv = [&](int kernel, Buffer& w, size_t wOff, size_t outRows, size_t cols, Buffer& out, size_t outStride, bool add, size_t seg1, size_t seg2,
                           double a0, double a1, double a2) {
@@ -283,15 +304,17 @@ Model::Model(const Config& c, const std::vector<LayerIn>& layers, const float* n
       const LayerIn& l = layers[li];
       Buffer& w = owned_[weightIdx[li]];
       const size_t nb = li * perLayer;
-      list.push_back(prep(kPrepQkv, hidden, d, u32(d, "d"), 0, nb, q0));
+      // This layer's taps: qkv, o, gateup, down, oPre, downPre (tapStride()).
+      const size_t tb = li * tapStride, tO = tb + d, tGU = tO + attn, tDown = tGU + d, tOPre = tDown + F, tDownPre = tOPre + attn;
+      list.push_back(prep(kPrepQkv, hidden, d, u32(d, "d"), 0, nb, q0, 0, tb));
       list.push_back(gemv(kGemvQkv, w, 0, qkvW, d, qkv, qkvW, false, attn, attn + kvw, l.q.alpha, l.k.alpha, l.v.alpha));
       if (batched) list.push_back(attention(li, 1));
       list.push_back(attention(li, batched ? 2 : 0));
-      siteInput(list, kPrepO, partials, partStride, attn, 3, nb + d, q1, c.hadamard ? &hAttn : nullptr, 0);
+      siteInput(list, kPrepO, partials, partStride, attn, 3, nb + d, q1, c.hadamard ? &hAttn : nullptr, 0, tO, tOPre);
       list.push_back(gemv(kGemvO, w, offO, d, attn, hidden, d, true, d, d, l.o.alpha, l.o.alpha, l.o.alpha));
-      list.push_back(prep(kPrepGateUp, hidden, d, u32(d, "d"), 0, nb + d + attn, q2));
+      list.push_back(prep(kPrepGateUp, hidden, d, u32(d, "d"), 0, nb + d + attn, q2, 0, tGU));
       list.push_back(gemv(kGemvGateUp, w, offGU, 2 * F, d, gu, 2 * F, false, F, 2 * F, l.gate.alpha, l.up.alpha, l.up.alpha));
-      siteInput(list, kPrepDown, gu, 2 * F, F, c.relu2 ? 1 : 2, nb + 2 * d + attn, q3, c.hadamard ? &hFfn : nullptr, ffnHadOff);
+      siteInput(list, kPrepDown, gu, 2 * F, F, c.relu2 ? 1 : 2, nb + 2 * d + attn, q3, c.hadamard ? &hFfn : nullptr, ffnHadOff, tDown, tDownPre);
       list.push_back(gemv(kGemvDown, w, offDown, d, F, hidden, d, true, d, d, l.down.alpha, l.down.alpha, l.down.alpha));
     }
     // The final norm of the step's last row only (work[0..d)), then the LM head.
@@ -410,7 +433,15 @@ void Model::record(const std::vector<Dispatch>& list, const std::vector<VkDescri
     const Dispatch& dp = list[i];
     if (dp.pipeline != bound) f.vkCmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_COMPUTE, bound = dp.pipeline);
     f.vkCmdBindDescriptorSets(cb, VK_PIPELINE_BIND_POINT_COMPUTE, x.pipelineLayout(), 0, 1, &sets[i], 0, nullptr);
-    f.vkCmdPushConstants(cb, x.pipelineLayout(), VK_SHADER_STAGE_COMPUTE_BIT, 0, kPushBytes, dp.push);
+    if (dp.tapWord >= 0 && full) {
+      // Taps only in a step's last submission (the LM head's), for its last token row.
+      uint32_t push[kPushBytes / 4];
+      std::copy(std::begin(dp.push), std::end(dp.push), push);
+      push[dp.tapWord] = dp.tapOff;
+      f.vkCmdPushConstants(cb, x.pipelineLayout(), VK_SHADER_STAGE_COMPUTE_BIT, 0, kPushBytes, push);
+    } else {
+      f.vkCmdPushConstants(cb, x.pipelineLayout(), VK_SHADER_STAGE_COMPUTE_BIT, 0, kPushBytes, dp.push);
+    }
     f.vkCmdDispatch(cb, dp.groups, dp.groupsY, 1);
     // Every dispatch depends on the one before; only the LM head's output (logits) goes to a copy.
     if (i + 1 < count || !full)
@@ -426,6 +457,7 @@ void Model::record(const std::vector<Dispatch>& list, const std::vector<VkDescri
     VkBufferCopy lc{0, 0, c_.vocab * 4};
     f.vkCmdCopyBuffer(cb, logits, readback_.buf, 1, &lc);
     barrier(VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT, VK_PIPELINE_STAGE_HOST_BIT, VK_ACCESS_HOST_READ_BIT);
+    if (c_.taps) barrier(VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT, VK_PIPELINE_STAGE_HOST_BIT, VK_ACCESS_HOST_READ_BIT);
   }
   if (queries_ && !perDispatch) f.vkCmdWriteTimestamp(cb, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, queries_, 1);
   check(f.vkEndCommandBuffer(cb), "vkEndCommandBuffer");
@@ -442,6 +474,12 @@ Model::~Model() {
   for (Buffer& b : owned_) x.destroy(b);
   x.destroy(paramsHost_);
   x.destroy(readback_);
+  x.destroy(tapsBuf_);
+}
+
+size_t Model::tapStride() const {
+  const size_t attn = c_.heads * c_.headDim;
+  return 2 * c_.d + attn + c_.ffn + (c_.hadamard ? attn + c_.ffn : 0);
 }
 
 void Model::submit(VkCommandBuffer cb, const int32_t* ids, size_t n, size_t dispatches) {
@@ -504,6 +542,16 @@ void Model::forward(const std::vector<int32_t>& ids, float* logits) {
     ctx_->fn().vkInvalidateMappedMemoryRanges(ctx_->device(), 1, &r);
   }
   std::memcpy(logits, readback_.mapped, c_.vocab * 4);
+  if (c_.taps) {
+    if (!tapsBuf_.coherent) {
+      VkMappedMemoryRange r{VK_STRUCTURE_TYPE_MAPPED_MEMORY_RANGE};
+      r.memory = tapsBuf_.mem;
+      r.size = VK_WHOLE_SIZE;
+      ctx_->fn().vkInvalidateMappedMemoryRanges(ctx_->device(), 1, &r);
+    }
+    const float* t = static_cast<const float*>(tapsBuf_.mapped);
+    taps_.assign(t, t + c_.layers * tapStride());
+  }
   times_.readback += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 }
 

@@ -4,7 +4,8 @@
 // workgroup; with the Hadamard transform three dispatches: norm weight and H_P per row of H_K, the
 // H_K step with 1 / rms, the quantizer), 4 ternary GEMVs and one attention dispatch; the final norm
 // and the F16 LM head) submitted once with one fence wait; the position and the token id come from
-// a small buffer the command buffer copies in first. A prompt runs in chunks of up to
+// a small buffer the command buffer copies in first. With taps on (the inspector), the last token's
+// site inputs are also written by their prep dispatches to a host-visible buffer, read after the fence. A prompt runs in chunks of up to
 // Config::prefillChunk tokens, one command buffer each (batched prefill): the same dispatches over
 // the chunk's token rows, a ternary GEMM (gemm.comp) for the GEMVs, the attention as a KV write then
 // a causal attention, the LM head for the prompt's last token only. Needs subgroup arithmetic (Vulkan 1.1).
@@ -36,6 +37,8 @@ struct Config : ModelConfig {
   uint32_t gemvRows = 0;
   /** Prompt tokens per batched chunk (2..64; 0: kDefaultPrefillChunk; 1: token by token, as decode steps). */
   uint32_t prefillChunk = 0;
+  /** Keep the last token's quantizer inputs of every forward() (taps()). */
+  bool taps = false;
 };
 
 /**
@@ -80,6 +83,15 @@ class Model {
   void reset() { pos_ = 0; }
   size_t position() const { return pos_; }
   size_t vocab() const { return c_.vocab; }
+  const Config& config() const { return c_; }
+  /**
+   * With taps on, the quantizer inputs of the last token of the last forward(), per layer (tapStride()
+   * floats each): qkv [d], o [heads * headDim], gateup [d], down [ffn] (what the quantizer sees: after
+   * the norm and any Hadamard transform, before a4.8's mask), then with the Hadamard transform the
+   * SubLN outputs before it: oPre [heads * headDim], downPre [ffn]. Empty with taps off.
+   */
+  const std::vector<float>& taps() const { return taps_; }
+  size_t tapStride() const;
   const GpuTimes& gpuTimes() const { return times_; }
   /** Bytes a decode step reads of weights as stored on the GPU (ternary words + F16 LM head). */
   size_t weightBytesPerToken() const { return weightBytes_; }
@@ -94,6 +106,8 @@ class Model {
     uint32_t groups;
     int kernel;  // index into kernelNames_
     uint32_t groupsY = 1;  // token rows (a chunk's size for the per-row kernels of a batched list)
+    int tapWord = -1;      // push word of the taps offset (prep dispatches with taps on)
+    uint32_t tapOff = 0;   // what it gets in the command buffers of a step's last submission
   };
   /** One descriptor set per dispatch of `list`. */
   std::vector<VkDescriptorSet> descriptorSets(std::vector<Dispatch>& list, VkBuffer params);
@@ -107,7 +121,8 @@ class Model {
   Config c_;
   size_t weightBytes_ = 0;
   std::vector<Buffer> owned_;
-  Buffer paramsHost_, readback_;
+  Buffer paramsHost_, readback_, tapsBuf_;
+  std::vector<float> taps_;
   VkDescriptorPool descPool_ = VK_NULL_HANDLE;
   VkCommandPool cmdPool_ = VK_NULL_HANDLE;
   // A decode step with / without the LM head and logits; a batched prompt chunk with / without them.

@@ -1,6 +1,7 @@
 // new VulkanModel(spec, run): spec as NativeModel's (config numbers, activation, embedF16,
 // lmHeadF16, norm, layers[]); run = { sites: [qkv, o, gateup, down] ('int8' | 'int4' | 'int8-top50'), hadamard,
-// profile, attentionSplits?, gemvRows?, prefillChunk? }. forward(ids: Int32Array) -> Float32Array logits of the last token.
+// profile, attentionSplits?, gemvRows?, prefillChunk?, taps? }. forward(ids: Int32Array) -> Float32Array logits of the last token;
+// taps() -> per layer { qkv, o, gateup, down, oPreHadamard?, downPreHadamard? } (Float32Arrays) of the last token ([] with taps off).
 #include "wrap.h"
 
 #include <cmath>
@@ -23,7 +24,7 @@ class VulkanModelWrap : public Napi::ObjectWrap<VulkanModelWrap> {
   static Napi::Function Init(Napi::Env env) {
     return DefineClass(env, "VulkanModel",
                        {InstanceMethod("forward", &VulkanModelWrap::Forward), InstanceMethod("reset", &VulkanModelWrap::Reset),
-                        InstanceMethod("gpuTimes", &VulkanModelWrap::GpuTimesJs), InstanceMethod("dispose", &VulkanModelWrap::Dispose),
+                        InstanceMethod("gpuTimes", &VulkanModelWrap::GpuTimesJs), InstanceMethod("taps", &VulkanModelWrap::Taps), InstanceMethod("dispose", &VulkanModelWrap::Dispose),
                         InstanceAccessor("position", &VulkanModelWrap::Position, nullptr), InstanceAccessor("device", &VulkanModelWrap::Device, nullptr),
                         InstanceAccessor("weightBytesPerToken", &VulkanModelWrap::WeightBytes, nullptr)});
   }
@@ -46,6 +47,7 @@ class VulkanModelWrap : public Napi::ObjectWrap<VulkanModelWrap> {
     }
     c.hadamard = run.Get("hadamard").ToBoolean();
     c.profile = run.Get("profile").ToBoolean();
+    c.taps = run.Get("taps").ToBoolean();
     if (run.Get("attentionSplits").IsNumber()) {
       c.attentionSplits = uint(env, run, "attentionSplits");
       if (c.attentionSplits < 1 || c.attentionSplits > 64) throw Napi::RangeError::New(env, "run.attentionSplits must be in 1..64");
@@ -135,6 +137,36 @@ class VulkanModelWrap : public Napi::ObjectWrap<VulkanModelWrap> {
       throw Napi::Error::New(env, e.what());
     }
     return logits;
+  }
+  Napi::Value Taps(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const vk::Model& m = live(env);
+    const vk::Config& c = m.config();
+    const std::vector<float>& t = m.taps();
+    Napi::Array out = Napi::Array::New(env);
+    if (t.empty()) return out;
+    const size_t attn = c.heads * c.headDim, stride = m.tapStride();
+    for (uint32_t li = 0; li < c.layers; li++) {
+      Napi::Object o = Napi::Object::New(env);
+      size_t at = li * stride;
+      // tapStride()'s order.
+      const auto put = [&](const char* key, size_t n) {
+        Napi::Float32Array a = Napi::Float32Array::New(env, n);
+        std::copy(t.begin() + static_cast<ptrdiff_t>(at), t.begin() + static_cast<ptrdiff_t>(at + n), a.Data());
+        o.Set(key, a);
+        at += n;
+      };
+      put("qkv", c.d);
+      put("o", attn);
+      put("gateup", c.d);
+      put("down", c.ffn);
+      if (c.hadamard) {
+        put("oPreHadamard", attn);
+        put("downPreHadamard", c.ffn);
+      }
+      out.Set(li, o);
+    }
+    return out;
   }
   Napi::Value Reset(const Napi::CallbackInfo& info) {
     live(info.Env()).reset();
