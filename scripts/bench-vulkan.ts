@@ -133,7 +133,7 @@ for (const scheme of values.schemes.split(',') as Scheme[]) {
       b.push(argmax(y));
       ids = [b[b.length - 1]];
     }
-    console.log(`verify vs native CPU (${V} steps after 16 prompt tokens): max |logit diff| ${fmt(maxDiff, 5)} of max |logit| ${fmt(maxAbs, 2)}; greedy ${a.join() === b.join() ? 'equal' : `DIFFER: ${a.join()} vs ${b.join()}`}`);
+    console.log(`verify vs native CPU (${V} steps after ${Math.min(16, prompt.length)} prompt tokens): max |logit diff| ${fmt(maxDiff, 5)} of max |logit| ${fmt(maxAbs, 2)}; greedy ${a.join() === b.join() ? 'equal' : `DIFFER: ${a.join()} vs ${b.join()}`}`);
     console.log(`verify batched prefill vs token by token (same steps): max |logit diff| ${batchDiff}`);
     vv.dispose();
     vt.dispose();
