@@ -339,47 +339,35 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
     table("embedF16", "embed", e16, e32, true);
     table("lmHeadF16", "lmHead", h16, h32, false);
 
-    auto floats = [&](const Napi::Object& o, const char* key, size_t n) {
-      auto a = typed<Napi::Float32Array>(env, o.Get(key), napi_float32_array, key);
-      if (a.ElementLength() != n) throw Napi::RangeError::New(env, std::string(key) + " must have " + std::to_string(n) + " elements");
-      return std::vector<float>(a.Data(), a.Data() + n);
-    };
-    const Napi::Value layersV = spec.Get("layers");
-    if (!layersV.IsArray() || layersV.As<Napi::Array>().Length() != c.layers) throw Napi::TypeError::New(env, "spec.layers must have numLayers entries");
+    const auto vec = [](const Napi::Float32Array& a) { return std::vector<float>(a.Data(), a.Data() + a.ElementLength()); };
+    const std::vector<LayerSpec> specs = readLayerSpecs(env, spec, c);
     std::vector<Layer> layers(c.layers);
-    const size_t attn = c.heads * c.headDim, kvw = c.kvHeads * c.headDim;
     for (uint32_t i = 0; i < c.layers; i++) {
-      const Napi::Object l = layersV.As<Napi::Array>().Get(i).As<Napi::Object>();
+      const LayerSpec& S = specs[i];
       Layer& L = layers[i];
-      L.inputNorm = floats(l, "inputNorm", c.d);
-      L.attnSubNorm = floats(l, "attnSubNorm", attn);
-      L.postAttnNorm = floats(l, "postAttnNorm", c.d);
-      L.ffnSubNorm = floats(l, "ffnSubNorm", c.ffn);
-      auto lin = [&](const char* key, Linear& out, size_t rows, size_t cols) {
-        const Napi::Value v = l.Get(key);
-        if (!v.IsObject()) throw Napi::TypeError::New(env, std::string("layer ") + std::to_string(i) + ": missing projection " + key);
-        const Napi::Object p = v.As<Napi::Object>();
-        auto packed = typed<Napi::Uint8Array>(env, p.Get("packed"), napi_uint8_array, key);
-        if (uint(env, p, "rows") != rows || uint(env, p, "cols") != cols || packed.ElementLength() != rows * cols / 4)
-          throw Napi::RangeError::New(env, std::string("layer ") + std::to_string(i) + " " + key + ": shape does not match the config");
+      L.inputNorm = vec(S.inputNorm);
+      L.attnSubNorm = vec(S.attnSubNorm);
+      L.postAttnNorm = vec(S.postAttnNorm);
+      L.ffnSubNorm = vec(S.ffnSubNorm);
+      auto lin = [&](const char* key, const ProjectionSpec& p, Linear& out) {
         try {
-          out.w = makeTernary(packed.Data(), rows, cols, rc.isa);
+          out.w = makeTernary(p.packed.Data(), p.rows, p.cols, rc.isa);
         } catch (const std::invalid_argument& e) {
           throw Napi::RangeError::New(env, std::string("layer ") + std::to_string(i) + " " + key + ": " + e.what());
         }
         // The kernels read these bytes in place: keep the array (and its buffer) alive.
-        if (out.w.owned.empty()) refs_.push_back(Napi::Persistent(packed.As<Napi::Object>()));
-        out.alpha = p.Get("alpha").As<Napi::Number>().DoubleValue();
+        if (out.w.owned.empty()) refs_.push_back(Napi::Persistent(p.packed.As<Napi::Object>()));
+        out.alpha = p.alpha;
       };
-      lin("q", L.q, attn, c.d);
-      lin("k", L.k, kvw, c.d);
-      lin("v", L.v, kvw, c.d);
-      lin("o", L.o, c.d, attn);
-      lin("gate", L.gate, c.ffn, c.d);
-      lin("up", L.up, c.ffn, c.d);
-      lin("down", L.down, c.d, c.ffn);
+      lin("q", S.q, L.q);
+      lin("k", S.k, L.k);
+      lin("v", S.v, L.v);
+      lin("o", S.o, L.o);
+      lin("gate", S.gate, L.gate);
+      lin("up", S.up, L.up);
+      lin("down", S.down, L.down);
     }
-    std::vector<float> norm = floats(spec, "norm", c.d);
+    std::vector<float> norm = vec(floatsOf(env, spec, "norm", c.d));
     try {
       model_ = std::make_unique<Model>(c, rc, std::move(layers), std::move(norm), e16, e32, h16, h32);
       if (screened) model_->enableScreenedHead(headMode);

@@ -74,41 +74,30 @@ class VulkanModelWrap : public Napi::ObjectWrap<VulkanModelWrap> {
     };
     const uint16_t* embed = table("embedF16", true);
     const uint16_t* head = table("lmHeadF16", false);
-    auto floats = [&](const Napi::Object& o, const char* key, size_t n) {
-      auto a = typed<Napi::Float32Array>(env, o.Get(key), napi_float32_array, key);
-      if (a.ElementLength() != n) throw Napi::RangeError::New(env, std::string(key) + " must have " + std::to_string(n) + " elements");
-      return a.Data();
-    };
-    const Napi::Value layersV = spec.Get("layers");
-    if (!layersV.IsArray() || layersV.As<Napi::Array>().Length() != c.layers) throw Napi::TypeError::New(env, "spec.layers must have numLayers entries");
     if (!c.heads || !c.kvHeads || c.heads % c.kvHeads || c.headDim % 2) throw Napi::RangeError::New(env, "VulkanModel: inconsistent head configuration");
-    const size_t attn = c.heads * c.headDim, kvw = c.kvHeads * c.headDim;
+    const std::vector<LayerSpec> specs = readLayerSpecs(env, spec, c);
     std::vector<vk::LayerIn> layers(c.layers);
     for (uint32_t i = 0; i < c.layers; i++) {
-      const Napi::Object l = layersV.As<Napi::Array>().Get(i).As<Napi::Object>();
+      const LayerSpec& S = specs[i];
       vk::LayerIn& L = layers[i];
-      L.inputNorm = floats(l, "inputNorm", c.d);
-      L.attnSubNorm = floats(l, "attnSubNorm", attn);
-      L.postAttnNorm = floats(l, "postAttnNorm", c.d);
-      L.ffnSubNorm = floats(l, "ffnSubNorm", c.ffn);
-      auto lin = [&](const char* key, vk::LinearIn& out, size_t rows, size_t cols) {
-        const Napi::Value v = l.Get(key);
-        if (!v.IsObject()) throw Napi::TypeError::New(env, "layer " + std::to_string(i) + ": missing projection " + key);
-        const Napi::Object p = v.As<Napi::Object>();
-        auto packed = typed<Napi::Uint8Array>(env, p.Get("packed"), napi_uint8_array, key);
-        if (uint(env, p, "rows") != rows || uint(env, p, "cols") != cols || cols % 4 || packed.ElementLength() != rows * cols / 4)
-          throw Napi::RangeError::New(env, "layer " + std::to_string(i) + " " + key + ": shape does not match the config");
-        out = {packed.Data(), rows, cols, p.Get("alpha").As<Napi::Number>().DoubleValue()};
+      L.inputNorm = S.inputNorm.Data();
+      L.attnSubNorm = S.attnSubNorm.Data();
+      L.postAttnNorm = S.postAttnNorm.Data();
+      L.ffnSubNorm = S.ffnSubNorm.Data();
+      auto lin = [&](const char* key, const ProjectionSpec& p, vk::LinearIn& out) {
+        // The shaders read whole bytes of 4 codes per row.
+        if (p.cols % 4) throw Napi::RangeError::New(env, "layer " + std::to_string(i) + " " + key + ": shape does not match the config");
+        out = {p.packed.Data(), p.rows, p.cols, p.alpha};
       };
-      lin("q", L.q, attn, c.d);
-      lin("k", L.k, kvw, c.d);
-      lin("v", L.v, kvw, c.d);
-      lin("o", L.o, c.d, attn);
-      lin("gate", L.gate, c.ffn, c.d);
-      lin("up", L.up, c.ffn, c.d);
-      lin("down", L.down, c.d, c.ffn);
+      lin("q", S.q, L.q);
+      lin("k", S.k, L.k);
+      lin("v", S.v, L.v);
+      lin("o", S.o, L.o);
+      lin("gate", S.gate, L.gate);
+      lin("up", S.up, L.up);
+      lin("down", S.down, L.down);
     }
-    const float* norm = floats(spec, "norm", c.d);
+    const float* norm = floatsOf(env, spec, "norm", c.d).Data();
     try {
       model_ = std::make_unique<vk::Model>(c, layers, norm, embed, head);
     } catch (const std::invalid_argument& e) {
